@@ -1,8 +1,8 @@
 //! Nothing of a run may outlive it: processes of the box uid, cgroups, mounts. Also when judge
 //! is interrupted (SIGINT/SIGTERM) or killed (SIGKILL) mid-run.
 //!
-//! Every test takes `serial()` and expects no other judge to run meanwhile: "nothing left" is
-//! checked globally (any box uid, any box cgroup).
+//! Every test takes `serial()`: "nothing left" means no process of any box uid in our pid
+//! namespace and none of the cgroups our runs used (other judges may run on the same host).
 //! Run inside a throwaway namespace: `unshare -m -p -f --mount-proc cargo test --test run_cleanup`.
 
 mod common;
@@ -67,19 +67,21 @@ fn run_oom() -> Run {
     run
 }
 
-/// Starts a long run, waits until its program is up, and returns judge.
-fn start_sleeper() -> Running {
+/// Starts a long run, waits until its program is up, learns its cgroups, and returns judge.
+fn start_sleeper() -> (Running, Vec<PathBuf>) {
     let running = Judge::new(&["--time", "60", "--wall", "60"], &["sleep_ms", "60000"])
         .deadline(Duration::from_secs(30))
         .spawn();
-    wait_for_box_process("sleep_ms", Duration::from_secs(10));
-    running
+    let program = wait_for_box_process("sleep_ms", Duration::from_secs(10));
+    let cgroups = learn_cgroups_of(program.pid);
+    assert!(!cgroups.is_empty(), "found no box-* cgroup in /proc/{}/cgroup", program.pid);
+    (running, cgroups)
 }
 
 fn interrupt_mid_run(signal: i32, name: &str) {
     let _serial = serial();
     let mounts_before = mounts();
-    let running = start_sleeper();
+    let (running, _) = start_sleeper();
     running.signal(signal);
     let run = running.wait();
     if run.elapsed > Duration::from_secs(10) {
@@ -110,9 +112,7 @@ fn sigterm_mid_run_cleans_up() {
 fn sigkill_of_judge_kills_the_box_and_next_run_sweeps() {
     let _serial = serial();
     let mounts_before = mounts();
-    // Learn where this judge keeps its cgroups (the report's cgroup_paths) before killing one.
-    run(&[], &["whoami"]).expect_status("ok");
-    let running = start_sleeper();
+    let (running, cgroups) = start_sleeper();
     running.signal(libc::SIGKILL);
     let run = running.wait();
     assert!(!run.exit.success());
@@ -130,9 +130,11 @@ fn sigkill_of_judge_kills_the_box_and_next_run_sweeps() {
         );
         thread::sleep(Duration::from_millis(20));
     }
-    // The next run sweeps what the killed one left in the cgroup hierarchies.
+    // Nobody is left to remove the killed run's cgroups; the next run sweeps them.
     let next = common::run(&[], &["whoami"]);
     next.expect_status("ok");
     assert_cgroups_removed(&next);
+    let left: Vec<&PathBuf> = cgroups.iter().filter(|p| p.exists()).collect();
+    assert!(left.is_empty(), "the next run did not sweep the killed run's cgroups: {left:?}");
     assert_nothing_left(&mounts_before, "after SIGKILL of judge and one more run");
 }

@@ -255,7 +255,8 @@ fn dev_holds_only_the_harmless_devices() {
     let allowed: BTreeMap<&str, &str> =
         [("null", "1:3"), ("zero", "1:5"), ("full", "1:7"), ("random", "1:8"), ("urandom", "1:9")].into();
     let mut seen = Vec::new();
-    for line in run.out().lines() {
+    let out = run.out();
+    for line in out.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
         let [kind, path, dev] = fields[..] else { run.fail(&format!("bad lsdev line `{line}`")) };
         let name = path.rsplit('/').next().unwrap();

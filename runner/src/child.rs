@@ -3,9 +3,10 @@
 //! [`ChildPlan`], and failures are reported as `(step, index, errno)` over a CLOEXEC pipe.
 //!
 //! Two processes run this code:
-//! - the box's **init** (pid 1 of the new pid namespace): checks that the supervisor is alive,
-//!   builds the mount tree, sets the hostname, brings up `lo`, joins the box's cgroup, enters a
-//!   new cgroup namespace, forks the program, then reaps every process of the box until the
+//! - the box's **init** (pid 1 of the new pid namespace): builds the mount tree, sets the
+//!   hostname, brings up `lo`, waits for the supervisor's go (sent once the supervisor has moved
+//!   init into the box's cgroup, which overlaps with the mount work; EOF means the supervisor
+//!   failed or died), enters a new cgroup namespace, forks the program, then reaps every process of the box until the
 //!   program exits, writes the program's wait status to the status pipe and exits (which kills
 //!   whatever else is left in the namespace);
 //! - the **program**: new session, stdio, rlimits, working directory, no capabilities, the box
@@ -26,7 +27,6 @@ pub enum Step {
     Mount,
     Hostname,
     Loopback,
-    JoinCgroup,
     CgroupNamespace,
     ForkProgram,
     Setsid,
@@ -46,8 +46,8 @@ pub enum Step {
 impl Step {
     pub fn from_u32(v: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 21] = [
-            CloseFds, ParentDeathSignal, SupervisorGone, Mount, Hostname, Loopback, JoinCgroup, CgroupNamespace,
+        const ALL: [Step; 20] = [
+            CloseFds, ParentDeathSignal, SupervisorGone, Mount, Hostname, Loopback, CgroupNamespace,
             ForkProgram, Setsid, Signals, Stdio, Rlimit, Chdir, DropCapabilities, Setgroups, Setgid, Setuid,
             NoNewPrivs, Seccomp, Exec,
         ];
@@ -58,11 +58,10 @@ impl Step {
         match self {
             Step::CloseFds => "close inherited descriptors",
             Step::ParentDeathSignal => "set the parent-death signal",
-            Step::SupervisorGone => "check the supervisor",
+            Step::SupervisorGone => "wait for the supervisor's go",
             Step::Mount => "build the mount tree",
             Step::Hostname => "set the hostname",
             Step::Loopback => "bring up lo",
-            Step::JoinCgroup => "join the box cgroup",
             Step::CgroupNamespace => "enter a cgroup namespace",
             Step::ForkProgram => "fork the program",
             Step::Setsid => "start a session",
@@ -88,16 +87,15 @@ pub const FAILURE_LEN: usize = 12;
 pub struct ChildPlan {
     /// Sorted descriptors init keeps after clone; every other one is closed at once.
     pub keep_fds: Vec<RawFd>,
-    /// Read end of a pipe whose only writer is the supervisor: hang-up means it is gone.
-    pub alive_fd: RawFd,
+    /// Read end of the go pipe: one byte once init is in the box's cgroup; EOF if the
+    /// supervisor failed or died.
+    pub go_fd: RawFd,
     /// Write end of the failure pipe (CLOEXEC: EOF at the parent means exec succeeded).
     pub err_fd: RawFd,
     /// Write end of the status pipe: init writes the program's wait status there.
     pub status_fd: RawFd,
     pub mounts: MountPlan,
     pub hostname: CString,
-    /// `cgroup.procs` of the box, one per hierarchy.
-    pub procs_fds: Vec<RawFd>,
     /// Descriptors that become the program's 0, 1, 2 (all above 2).
     pub stdio: [RawFd; 3],
     pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
@@ -167,13 +165,9 @@ pub unsafe fn init_main(plan: &ChildPlan) -> ! {
     if let Err(err) = close_all_except(&plan.keep_fds) {
         fail(e, Step::CloseFds, 0, err);
     }
+    // From here on init dies with the thread that cloned it; if that thread died before this
+    // prctl, the go pipe below reads EOF.
     check(e, Step::ParentDeathSignal, 0, libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) as libc::c_long);
-    // If the supervisor died before the prctl above, its end of the alive pipe is closed.
-    let mut pfd = libc::pollfd { fd: plan.alive_fd, events: libc::POLLIN, revents: 0 };
-    if libc::poll(&mut pfd, 1, 0) != 0 {
-        fail(e, Step::SupervisorGone, 0, libc::ESRCH);
-    }
-    libc::close(plan.alive_fd);
 
     for (i, op) in plan.mounts.ops.iter().enumerate() {
         if let Err(err) = mount::apply(op) {
@@ -185,9 +179,18 @@ pub unsafe fn init_main(plan: &ChildPlan) -> ! {
     if let Err(err) = loopback_up() {
         fail(e, Step::Loopback, 0, err);
     }
-    for (i, &fd) in plan.procs_fds.iter().enumerate() {
-        check(e, Step::JoinCgroup, i as u32, libc::write(fd, c"0".as_ptr().cast(), 1) as libc::c_long);
+    let mut go = [0u8; 1];
+    loop {
+        let n = libc::read(plan.go_fd, go.as_mut_ptr().cast(), 1);
+        if n == 1 {
+            break;
+        }
+        if n == 0 || errno() != libc::EINTR {
+            // No go: the supervisor could not move us into the cgroup, or is gone.
+            libc::_exit(126);
+        }
     }
+    libc::close(plan.go_fd);
     check(e, Step::CgroupNamespace, 0, libc::unshare(libc::CLONE_NEWCGROUP) as libc::c_long);
 
     // A plain fork by raw syscall: glibc's fork() would run atfork handlers and take locks
@@ -201,7 +204,7 @@ pub unsafe fn init_main(plan: &ChildPlan) -> ! {
     }
     let program = pid as libc::pid_t;
     // Only the program keeps the failure pipe and stdio open; init keeps the status pipe.
-    for &fd in plan.procs_fds.iter().chain(plan.stdio.iter()).chain([plan.err_fd].iter()) {
+    for &fd in plan.stdio.iter().chain([plan.err_fd].iter()) {
         libc::close(fd);
     }
     loop {
@@ -301,12 +304,12 @@ mod tests {
 
     #[test]
     fn steps_round_trip() {
-        for v in 1..=21 {
+        for v in 1..=20 {
             let s = Step::from_u32(v).unwrap();
             assert_eq!(s as u32, v);
             assert!(!s.describe().is_empty());
         }
         assert!(Step::from_u32(0).is_none());
-        assert!(Step::from_u32(22).is_none());
+        assert!(Step::from_u32(21).is_none());
     }
 }

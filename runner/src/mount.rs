@@ -66,7 +66,7 @@ pub struct DefaultTree {
 
 #[derive(Clone, Debug)]
 enum HostKind {
-    Bind,
+    Bind { is_dir: bool },
     Symlink(PathBuf),
 }
 
@@ -95,7 +95,7 @@ impl DefaultTree {
                     let target = fs::read_link(&p).ok()?;
                     Some((p, HostKind::Symlink(target)))
                 } else {
-                    Some((p, HostKind::Bind))
+                    Some((p, HostKind::Bind { is_dir: meta.is_dir() }))
                 }
             })
             .collect();
@@ -250,8 +250,11 @@ impl Builder {
         Ok(())
     }
 
-    fn bind(&mut self, src: &Path, dest: &Path, attrs: u64) -> Result<(), MountError> {
-        let is_dir = fs::metadata(src).map_err(|source| MountError::Source { src: src.to_owned(), source })?.is_dir();
+    fn bind(&mut self, src: &Path, dest: &Path, attrs: u64, is_dir: Option<bool>) -> Result<(), MountError> {
+        let is_dir = match is_dir {
+            Some(d) => d,
+            None => fs::metadata(src).map_err(|source| MountError::Source { src: src.to_owned(), source })?.is_dir(),
+        };
         let tree = detached_tree(src, attrs)?;
         self.mkdirs(dest, is_dir)?;
         let target = self.in_root(dest);
@@ -351,11 +354,11 @@ pub fn plan(tree: &DefaultTree, s: &TreeSettings) -> Result<MountPlan, MountErro
     let size = |bytes: u64| bytes.max(4096);
     for (dest, e) in &entries {
         match e {
-            Entry::Host(p, HostKind::Bind) => b.bind(p, dest, ro)?,
+            Entry::Host(p, HostKind::Bind { is_dir }) => b.bind(p, dest, ro, Some(*is_dir))?,
             Entry::Host(_, HostKind::Symlink(t)) => b.symlink(t, dest)?,
             Entry::User(m) => {
                 let attrs = if m.writable { MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV } else { ro };
-                b.bind(&m.src, dest, attrs)?
+                b.bind(&m.src, dest, attrs, None)?
             }
             Entry::Tmp => b.tmpfs(dest, libc::MS_NOSUID | libc::MS_NODEV, &format!("size={},mode=1777", size(s.tmp_bytes)))?,
             Entry::Workdir => b.tmpfs(
@@ -376,7 +379,7 @@ pub fn plan(tree: &DefaultTree, s: &TreeSettings) -> Result<MountPlan, MountErro
     b.tmpfs(dev, libc::MS_NOSUID | libc::MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755")?;
     for n in DEV_NODES {
         let host = dev.join(n);
-        b.bind(&host, &host, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)?;
+        b.bind(&host, &host, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, Some(false))?;
     }
     for (n, t) in DEV_LINKS {
         b.symlink(Path::new(t), &dev.join(n))?;

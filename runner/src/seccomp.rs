@@ -2,12 +2,15 @@
 //! widens the kernel's attack surface. Built once, in the parent, with seccompiler; the child
 //! only installs the prepared programs.
 //!
-//! Three BPF programs are installed (the kernel applies the strictest answer of all):
-//! - the `EPERM` list, prefixed with a check that kills any x32 syscall (numbers with bit
-//!   0x40000000, which seccompiler does not cover); seccompiler's own prologue kills any other
-//!   architecture, i.e. the 32-bit `int 0x80` ABI;
-//! - the `ENOSYS` list (clone3, io_uring): answered as "not implemented" so that libc and
-//!   runtimes fall back to what the filter can inspect (clone) or do without.
+//! One BPF program is installed:
+//! - a hand-written prologue that kills the process on any other architecture (the 32-bit
+//!   `int 0x80` ABI) and on any x32 syscall (numbers with bit 0x40000000, which seccompiler does
+//!   not cover), and answers the `ENOSYS` list (clone3, io_uring) so that libc and runtimes fall
+//!   back to what the filter can inspect (clone) or do without;
+//! - then seccompiler's program for the `EPERM` list, with argument checks for `clone`
+//!   (namespace flags) and `ioctl` (terminal injection).
+//!
+//! One program rather than one per action: the kernel JITs every filter at every run.
 
 use std::collections::BTreeMap;
 
@@ -125,17 +128,27 @@ fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, errno: i32, what: &'static st
     filter.try_into().map_err(|source| SeccompError::Build { what, source })
 }
 
-/// Kills the process on any x32 syscall number.
-fn x32_prologue() -> Vec<libc::sock_filter> {
-    use libc::{sock_filter, BPF_ABS, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+/// The prologue: architecture, x32, and the `ENOSYS` list.
+fn prologue() -> Vec<libc::sock_filter> {
+    use libc::{sock_filter, BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
     let stmt = |code: u32, k: u32| sock_filter { code: code as u16, jt: 0, jf: 0, k };
-    vec![
-        // A = seccomp_data.nr
-        stmt(BPF_LD | BPF_W | BPF_ABS, 0),
-        // if A >= X32_SYSCALL_BIT fall through to the kill, else skip it
-        sock_filter { code: (BPF_JMP | BPF_JGE | BPF_K) as u16, jt: 0, jf: 1, k: X32_SYSCALL_BIT },
+    let jump = |code: u32, k: u32, jt: u8, jf: u8| sock_filter { code: code as u16, jt, jf, k };
+    let mut p = vec![
+        // A = seccomp_data.arch; anything but x86_64 is killed.
+        stmt(BPF_LD | BPF_W | BPF_ABS, 4),
+        jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
         stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS),
-    ]
+        // A = seccomp_data.nr; x32 numbers are killed.
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0),
+        jump(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS),
+    ];
+    for (_, nr) in DENIED_ENOSYS {
+        p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, *nr as u32, 0, 1));
+        p.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32));
+    }
+    p
 }
 
 /// Builds the box's filter.
@@ -146,11 +159,9 @@ pub fn build() -> Result<SeccompPrograms, SeccompError> {
         DENIED_CLONE_FLAGS.iter().map(|f| rule(vec![cond(0, SeccompCmpOp::MaskedEq(*f), *f)])).collect(),
     );
     eperm.insert(libc::SYS_ioctl, DENIED_IOCTLS.iter().map(|r| rule(vec![cond(1, SeccompCmpOp::MaskedEq(0xffff_ffff), *r)])).collect());
-    let mut first = x32_prologue();
-    first.extend(to_libc(compile(eperm, libc::EPERM, "EPERM list")?));
-    let enosys = DENIED_ENOSYS.iter().map(|(_, nr)| (*nr, Vec::new())).collect();
-    let second = to_libc(compile(enosys, libc::ENOSYS, "ENOSYS list")?);
-    Ok(SeccompPrograms { programs: vec![first, second] })
+    let mut program = prologue();
+    program.extend(to_libc(compile(eperm, libc::EPERM, "EPERM list")?));
+    Ok(SeccompPrograms { programs: vec![program] })
 }
 
 #[cfg(test)]
@@ -160,12 +171,13 @@ mod tests {
     #[test]
     fn builds_and_fits_the_kernel_limit() {
         let p = build().unwrap();
-        assert_eq!(p.programs.len(), 2);
+        assert_eq!(p.programs.len(), 1);
         for prog in &p.programs {
             assert!(!prog.is_empty() && prog.len() < 4096);
         }
-        // The x32 check comes first.
-        assert_eq!(p.programs[0][1].k, X32_SYSCALL_BIT);
+        // The architecture check comes first, then the x32 check.
+        assert_eq!(p.programs[0][1].k, 0xc000_003e);
+        assert_eq!(p.programs[0][4].k, X32_SYSCALL_BIT);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! The order of a run, written once in [`Sandbox::run_with_cancel`]:
 //! slot → sweep leftovers of the slot → cgroup with limits → stdio → mount plan → child plan →
-//! clone3 (new mount, pid, ipc, uts, net namespaces; init joins the cgroup and a new cgroup
-//! namespace itself) → watch (failure pipe, wall clock, CPU usage, output pumps, cancel) →
+//! clone3 (new mount, pid, ipc, uts, net namespaces) → move init into the cgroup while it
+//! builds its mount tree, then send it the go → watch (failure pipe, wall clock, CPU usage, output pumps, cancel) →
 //! reap → measure → kill leftovers → remove the cgroup → report.
 
 use std::ffi::CString;
@@ -238,19 +238,24 @@ impl Sandbox {
                 mounts: &spec.mounts,
             },
         )?;
-        let (alive_r, alive_w) = pipe()?;
+        let (go_r, go_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
         let (status_r, status_w) = pipe()?;
         let (exec_paths, tried) = exec_paths(spec);
-        let plan = self.child_plan(spec, &stdio, mounts, &cg, uid, gid, exec_paths, [&alive_r, &err_w, &status_w])?;
+        let plan = self.child_plan(spec, &stdio, mounts, uid, gid, exec_paths, [&go_r, &err_w, &status_w])?;
 
         let clone_time = Instant::now();
-        let (pidfd, _pid) = clone_box(&plan)?;
-        let running = RunningBox { pidfd, reaped: false };
+        let (pidfd, pid) = clone_box(&plan)?;
+        let mut running = RunningBox { pidfd, reaped: false };
+        if let Err(e) = cg.attach(pid) {
+            running.kill_and_reap();
+            return Err(e.into());
+        }
+        write_go(&go_w)?;
         // The child has its copies; ours would hide EOF on the pipes.
         let ChildPlan { mounts, .. } = plan;
         let mount_steps = mounts.into_descriptions();
-        drop((alive_r, err_w, status_w));
+        drop((go_r, go_w, err_w, status_w));
         let Stdio { child_fds, files, pumps } = stdio;
         drop(child_fds);
 
@@ -272,7 +277,6 @@ impl Sandbox {
         let failure = std::mem::take(&mut w.failure);
         let Watch { mut running, pumps, exec_time, end_time, kill_reason, .. } = w;
         running.kill_and_reap();
-        drop(alive_w);
         outcome?;
         if failure.len() >= FAILURE_LEN {
             return Err(failure_error(spec, &failure, &tried, &mount_steps));
@@ -338,11 +342,10 @@ impl Sandbox {
         spec: &RunSpec,
         stdio: &Stdio,
         mounts: mount::MountPlan,
-        cg: &BoxCgroup,
         uid: u32,
         gid: u32,
         exec_paths: Vec<CString>,
-        [alive_r, err_w, status_w]: [&OwnedFd; 3],
+        [go_r, err_w, status_w]: [&OwnedFd; 3],
     ) -> Result<ChildPlan, Error> {
         let cstr = |s: &str, what: &str| CString::new(s).map_err(|_| Error::Spec(format!("{what} {s:?} contains a NUL byte")));
         let mut strings = Vec::new();
@@ -366,9 +369,7 @@ impl Sandbox {
         let programs: Vec<Vec<libc::sock_filter>> = self.seccomp.programs.clone();
         let seccomp =
             programs.iter().map(|p| libc::sock_fprog { len: p.len() as u16, filter: p.as_ptr() as *mut _ }).collect();
-        let procs_fds = cg.procs_fds();
-        let mut keep: Vec<RawFd> = vec![alive_r.as_raw_fd(), err_w.as_raw_fd(), status_w.as_raw_fd()];
-        keep.extend(&procs_fds);
+        let mut keep: Vec<RawFd> = vec![go_r.as_raw_fd(), err_w.as_raw_fd(), status_w.as_raw_fd()];
         keep.extend(stdio.child_fds.iter().map(|f| f.as_raw_fd()));
         keep.extend(mounts.fds());
         keep.sort_unstable();
@@ -377,12 +378,11 @@ impl Sandbox {
             .map_err(|_| Error::Spec(format!("working directory {:?} contains a NUL byte", spec.workdir)))?;
         Ok(ChildPlan {
             keep_fds: keep,
-            alive_fd: alive_r.as_raw_fd(),
+            go_fd: go_r.as_raw_fd(),
             err_fd: err_w.as_raw_fd(),
             status_fd: status_w.as_raw_fd(),
             mounts,
             hostname: CString::new(HOSTNAME).expect("no NUL"),
-            procs_fds,
             stdio: [stdio.child_fds[0].as_raw_fd(), stdio.child_fds[1].as_raw_fd(), stdio.child_fds[2].as_raw_fd()],
             rlimits: rlimit::plan(&spec.limits),
             uid,
@@ -477,6 +477,15 @@ fn exec_paths(spec: &RunSpec) -> (Vec<CString>, String) {
         path.split(':').filter(|d| !d.is_empty()).map(|d| format!("{}/{}", d.trim_end_matches('/'), spec.program)).collect();
     let tried = candidates.join(", ");
     (candidates.iter().map(|c| to_c(c)).collect(), tried)
+}
+
+/// Tells init it is in the box's cgroup and may start the program.
+fn write_go(go: &OwnedFd) -> Result<(), Error> {
+    // SAFETY: write(2) of one byte from a static.
+    if unsafe { libc::write(go.as_raw_fd(), c"g".as_ptr().cast(), 1) } != 1 {
+        return Err(Error::Os { op: "send the box its go", source: io::Error::last_os_error() });
+    }
+    Ok(())
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {

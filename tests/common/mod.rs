@@ -301,7 +301,7 @@ impl Running {
                 .unwrap_or_else(|e| panic!("{}\nreport is not JSON ({e}):\n{text}", self.description))
         });
         if let Some(r) = &report {
-            remember_cgroup_parents(r);
+            remember_cgroups(r);
         }
         Run { exit, stdout, stderr, report, elapsed, description: self.description.clone() }
     }
@@ -412,6 +412,7 @@ pub struct ProcInfo {
     pub pid: i32,
     pub name: String,
     pub state: String,
+    pub threads: u64,
     /// Real, effective, saved, filesystem.
     pub uids: [u32; 4],
 }
@@ -436,7 +437,13 @@ pub fn processes_where(pred: impl Fn(u32) -> bool) -> Vec<ProcInfo> {
             continue;
         }
         if ids.iter().any(|&u| pred(u)) {
-            found.push(ProcInfo { pid, name: field("Name:"), state, uids: [ids[0], ids[1], ids[2], ids[3]] });
+            found.push(ProcInfo {
+                pid,
+                name: field("Name:"),
+                state,
+                threads: field("Threads:").parse().unwrap_or(1),
+                uids: [ids[0], ids[1], ids[2], ids[3]],
+            });
         }
     }
     found
@@ -445,6 +452,11 @@ pub fn processes_where(pred: impl Fn(u32) -> bool) -> Vec<ProcInfo> {
 /// Live processes running as any box uid.
 pub fn box_processes() -> Vec<ProcInfo> {
     processes_where(|u| BOX_UIDS.contains(&u))
+}
+
+/// Processes + threads running as any box uid (what `--pids` limits).
+pub fn box_tasks() -> u64 {
+    box_processes().iter().map(|p| p.threads).sum()
 }
 
 /// Polls until a box process named `name` shows up.
@@ -474,52 +486,47 @@ pub fn mounts() -> BTreeSet<String> {
     fs::read_to_string("/proc/self/mountinfo").unwrap().lines().map(String::from).collect()
 }
 
-static CGROUP_PARENTS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+/// Every box cgroup this test process has learned of (from reports, or from a box process).
+static SEEN_CGROUPS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
-fn remember_cgroup_parents(report: &Value) {
+fn remember_cgroups(report: &Value) {
     let Some(paths) = report["cgroup_paths"].as_array() else { return };
-    let mut parents = CGROUP_PARENTS.lock().unwrap_or_else(|e| e.into_inner());
-    for p in paths.iter().filter_map(Value::as_str) {
-        if let Some(parent) = Path::new(p).parent() {
-            parents.insert(parent.to_path_buf());
-        }
-    }
+    let mut seen = SEEN_CGROUPS.lock().unwrap_or_else(|e| e.into_inner());
+    seen.extend(paths.iter().filter_map(Value::as_str).map(PathBuf::from));
 }
 
-/// The directories under which judge creates the cgroups of its boxes: `/sys/fs/cgroup/*/judge`
-/// plus the parents of every `cgroup_paths` entry seen in a report so far.
-pub fn judge_cgroup_parents() -> BTreeSet<PathBuf> {
-    let mut parents = CGROUP_PARENTS.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if let Ok(controllers) = fs::read_dir("/sys/fs/cgroup") {
-        for c in controllers.flatten() {
-            let judge = c.path().join("judge");
-            if judge.is_dir() {
-                parents.insert(judge);
-            }
-        }
-    }
-    parents
-}
-
-/// Box cgroups that exist right now (when no judge runs there must be none).
-pub fn box_cgroups() -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for parent in judge_cgroup_parents() {
-        let Ok(entries) = fs::read_dir(&parent) else { continue };
-        for e in entries.flatten() {
-            if e.path().is_dir() {
-                found.push(e.path());
-            }
-        }
-    }
+/// The box cgroups a live box process sits in (from /proc/PID/cgroup, v1 hierarchies mounted at
+/// /sys/fs/cgroup/CONTROLLER), remembered for `assert_nothing_left`. Useful when no report will
+/// tell them, e.g. before SIGKILLing judge.
+pub fn learn_cgroups_of(pid: i32) -> Vec<PathBuf> {
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let found: Vec<PathBuf> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
+            let is_box = path.rsplit('/').next()?.starts_with("box-");
+            (is_box && !controllers.is_empty() && !controllers.starts_with("name="))
+                .then(|| Path::new("/sys/fs/cgroup").join(controllers).join(path.trim_start_matches('/')))
+        })
+        .collect();
+    SEEN_CGROUPS.lock().unwrap_or_else(|e| e.into_inner()).extend(found.iter().cloned());
     found
 }
 
-/// Asserts that no box process, no box cgroup and no new mount exists (use when no judge runs).
+/// Box cgroups of this test process's runs that still exist. (Other people's judges may run on
+/// the same host, so the hierarchy as a whole is not ours to judge.)
+pub fn own_box_cgroups_left() -> Vec<PathBuf> {
+    let seen = SEEN_CGROUPS.lock().unwrap_or_else(|e| e.into_inner());
+    seen.iter().filter(|p| p.exists()).cloned().collect()
+}
+
+/// Asserts that no box process (in our pid namespace), no cgroup of our runs and no new mount
+/// exists. Use while none of this test process's judges runs.
 pub fn assert_nothing_left(mounts_before: &BTreeSet<String>, context: &str) {
     let procs = box_processes();
     assert!(procs.is_empty(), "{context}: box processes left: {procs:#?}");
-    let cgroups = box_cgroups();
+    let cgroups = own_box_cgroups_left();
     assert!(cgroups.is_empty(), "{context}: box cgroups left: {cgroups:#?}");
     let after = mounts();
     let added: Vec<_> = after.difference(mounts_before).collect();
@@ -537,6 +544,11 @@ pub fn assert_nothing_left(mounts_before: &BTreeSet<String>, context: &str) {
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The host's load average line, for failure messages of timing tests.
+pub fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string()
 }
 
 pub fn median(mut xs: Vec<f64>) -> f64 {

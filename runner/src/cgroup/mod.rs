@@ -12,7 +12,7 @@ mod v2;
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -148,8 +148,7 @@ impl Hierarchy {
         cg.remove()
     }
 
-    /// Creates the box's cgroup with its limits, ready for the box's init to join by writing
-    /// "0" to each of [`BoxCgroup::procs_fds`].
+    /// Creates the box's cgroup with its limits, ready for [`BoxCgroup::attach`].
     pub fn create_box(&self, name: &str, limits: &CgroupLimits) -> Result<BoxCgroup> {
         match self.version {
             CgroupVersion::V1 => v1::create_box(self, name, limits),
@@ -265,7 +264,7 @@ impl BoxCgroup {
         }
     }
 
-    /// Opens `cgroup.procs` of every directory for the child to write "0" into.
+    /// Opens `cgroup.procs` of every directory, for [`BoxCgroup::attach`].
     fn open_procs(&mut self) -> Result<()> {
         for d in &self.dirs {
             let path = d.join(PROCS_FILE);
@@ -288,9 +287,23 @@ impl BoxCgroup {
         &self.dirs
     }
 
-    /// Descriptors of every `cgroup.procs` file: writing "0" to each moves the writer in.
-    pub fn procs_fds(&self) -> Vec<RawFd> {
-        self.procs.iter().map(|f| f.as_raw_fd()).collect()
+    /// Moves process `pid` (the box's init, before it forks anything) into every hierarchy of
+    /// the box.
+    pub fn attach(&self, pid: libc::pid_t) -> Result<()> {
+        let mut buf = [0u8; 16];
+        let text = format_pid(pid, &mut buf);
+        for (f, d) in self.procs.iter().zip(&self.dirs) {
+            // SAFETY: write(2) of a stack buffer to our own descriptor.
+            let n = unsafe { libc::write(f.as_raw_fd(), text.as_ptr().cast(), text.len()) };
+            if n < 0 {
+                return Err(CgroupError::Write {
+                    path: d.join(PROCS_FILE),
+                    value: pid.to_string(),
+                    source: io::Error::last_os_error(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// CPU time of every task that ever ran in the box, in nanoseconds.
@@ -376,6 +389,20 @@ impl BoxCgroup {
         }
         first_err.map_or(Ok(()), Err)
     }
+}
+
+fn format_pid(pid: libc::pid_t, buf: &mut [u8; 16]) -> &[u8] {
+    let mut n = pid.max(0) as u32;
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
 }
 
 /// `rmdir` of a cgroup whose last task has just been reaped can briefly fail with EBUSY.
