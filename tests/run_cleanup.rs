@@ -38,12 +38,17 @@ fn normal_run_leaves_nothing() {
 fn double_forked_daemon_is_killed() {
     let _serial = serial();
     let mounts_before = mounts();
-    let run = Judge::new(&["--wall", "10"], &["daemon"]).deadline(Duration::from_secs(30)).run();
+    let run = Judge::new(&["--wall", "10"], &["daemon"])
+        .deadline(Duration::from_secs(30))
+        .run();
     if run.status() != "ok" && run.status() != "wall_time_limit" {
         run.fail("expected ok (the main process exits 0) or wall_time_limit");
     }
     assert_cgroups_removed(&run);
-    assert_nothing_left(&mounts_before, "after a run whose program left a setsid daemon");
+    assert_nothing_left(
+        &mounts_before,
+        "after a run whose program left a setsid daemon",
+    );
 }
 
 #[test]
@@ -55,12 +60,18 @@ fn limit_kill_leaves_nothing() {
     assert_cgroups_removed(&run);
     let run = run_oom();
     assert_cgroups_removed(&run);
-    assert_nothing_left(&mounts_before, "after runs stopped by time and memory limits");
+    assert_nothing_left(
+        &mounts_before,
+        "after runs stopped by time and memory limits",
+    );
 }
 
 /// An OOM-killed box that also left a file on its /tmp (tmpfs pages charged to its cgroup).
 fn run_oom() -> Run {
-    let run = run(&["--mem", "32M", "--output", "100M"], &["fillfile", "/tmp/f", "100"]);
+    let run = run(
+        &["--mem", "32M", "--output", "100M"],
+        &["fillfile", "/tmp/f", "100"],
+    );
     if run.status() != "memory_limit" && !run.out().contains("error") {
         run.fail("expected memory_limit or a write error for 100 MiB in /tmp under --mem 32M");
     }
@@ -74,7 +85,11 @@ fn start_sleeper() -> (Running, Vec<PathBuf>) {
         .spawn();
     let program = wait_for_box_process("sleep_ms", Duration::from_secs(10));
     let cgroups = learn_cgroups_of(program.pid);
-    assert!(!cgroups.is_empty(), "found no box-* cgroup in /proc/{}/cgroup", program.pid);
+    assert!(
+        !cgroups.is_empty(),
+        "found no box-* cgroup in /proc/{}/cgroup",
+        program.pid
+    );
     (running, cgroups)
 }
 
@@ -88,7 +103,9 @@ fn interrupt_mid_run(signal: i32, name: &str) {
         run.fail(&format!("judge took {:?} to react to {name}", run.elapsed));
     }
     if run.exit.success() {
-        run.fail(&format!("judge exited 0 after {name}; it must exit non-zero"));
+        run.fail(&format!(
+            "judge exited 0 after {name}; it must exit non-zero"
+        ));
     }
     if let Some(report) = &run.report {
         if report["cgroup_paths"].is_array() {
@@ -135,6 +152,9 @@ fn sigkill_of_judge_kills_the_box_and_next_run_sweeps() {
     next.expect_status("ok");
     assert_cgroups_removed(&next);
     let left: Vec<&PathBuf> = cgroups.iter().filter(|p| p.exists()).collect();
-    assert!(left.is_empty(), "the next run did not sweep the killed run's cgroups: {left:?}");
+    assert!(
+        left.is_empty(),
+        "the next run did not sweep the killed run's cgroups: {left:?}"
+    );
     assert_nothing_left(&mounts_before, "after SIGKILL of judge and one more run");
 }

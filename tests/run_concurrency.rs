@@ -20,7 +20,9 @@ fn sixteen_parallel_runs_get_distinct_uids_and_leave_nothing() {
     let runs: Vec<Run> = (0..RUNS)
         .map(|_| {
             thread::spawn(|| {
-                Judge::new(&["--time", "5"], &["whoami", "300"]).deadline(Duration::from_secs(90)).run()
+                Judge::new(&["--time", "5"], &["whoami", "300"])
+                    .deadline(Duration::from_secs(90))
+                    .run()
             })
         })
         .collect::<Vec<_>>()
@@ -42,7 +44,11 @@ fn sixteen_parallel_runs_get_distinct_uids_and_leave_nothing() {
         boxes.insert(run.report()["box_id"].to_string());
     }
     assert_eq!(uids.len(), RUNS, "concurrent runs shared uids: {uids:?}");
-    assert_eq!(boxes.len(), RUNS, "concurrent runs shared box ids: {boxes:?}");
+    assert_eq!(
+        boxes.len(),
+        RUNS,
+        "concurrent runs shared box ids: {boxes:?}"
+    );
     assert_nothing_left(&mounts_before, "after 16 parallel runs");
 }
 
@@ -55,7 +61,9 @@ fn parallel_boxes_do_not_see_each_other() {
         .map(|_| thread::spawn(|| Judge::new(&[], &["sleep_ms", "1500"]).run()))
         .collect();
     wait_for_box_process("sleep_ms", Duration::from_secs(20));
-    let listers: Vec<_> = (0..4).map(|_| thread::spawn(|| common::run(&[], &["ps"]))).collect();
+    let listers: Vec<_> = (0..4)
+        .map(|_| thread::spawn(|| common::run(&[], &["ps"])))
+        .collect();
     for t in listers {
         let run = t.join().expect("a judge run panicked");
         run.expect_status("ok");

@@ -48,15 +48,26 @@ fn fs_probe(opts: &[&str], probes: &[(&str, &str)]) -> (Run, BTreeMap<String, Re
     (run, results)
 }
 
-fn result_of<'a>(run: &Run, results: &'a BTreeMap<String, Result<(), i32>>, key: &str) -> &'a Result<(), i32> {
-    results.get(key).unwrap_or_else(|| run.fail(&format!("fsprobe printed nothing for `{key}`")))
+fn result_of<'a>(
+    run: &Run,
+    results: &'a BTreeMap<String, Result<(), i32>>,
+    key: &str,
+) -> &'a Result<(), i32> {
+    results
+        .get(key)
+        .unwrap_or_else(|| run.fail(&format!("fsprobe printed nothing for `{key}`")))
 }
 
 #[test]
 fn box_has_its_own_pid_namespace() {
     // Host processes with a recognisable name that the box must not see.
     let mut sleepers: Vec<_> = (0..3)
-        .map(|_| Command::new("sleep").arg("30").spawn().expect("spawn host sleep"))
+        .map(|_| {
+            Command::new("sleep")
+                .arg("30")
+                .spawn()
+                .expect("spawn host sleep")
+        })
         .collect();
     let run = run(&[], &["ps"]);
     for s in &mut sleepers {
@@ -74,13 +85,21 @@ fn box_has_its_own_pid_namespace() {
         })
         .collect();
     if self_pid > 3 {
-        run.fail(&format!("getpid() in the box is {self_pid}; a fresh pid namespace numbers it 1..3"));
+        run.fail(&format!(
+            "getpid() in the box is {self_pid}; a fresh pid namespace numbers it 1..3"
+        ));
     }
     if !procs.iter().any(|(pid, _)| *pid == self_pid) {
         run.fail("the box's /proc does not show the program itself: not the box's own procfs");
     }
-    if procs.iter().any(|(_, name)| name == "sleep" || name.starts_with("run_isolation")) || procs.len() > 3 {
-        run.fail(&format!("the box's /proc shows processes outside the box: {procs:?}"));
+    if procs
+        .iter()
+        .any(|(_, name)| name == "sleep" || name.starts_with("run_isolation"))
+        || procs.len() > 3
+    {
+        run.fail(&format!(
+            "the box's /proc shows processes outside the box: {procs:?}"
+        ));
     }
 }
 
@@ -92,11 +111,19 @@ fn box_has_only_loopback_and_cannot_reach_host_listener() {
     let run = run(&[], &["net", &port]);
     run.expect_status("ok");
     let out = run.out();
-    let ifaces: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("iface ")).collect();
+    let ifaces: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("iface "))
+        .collect();
     if ifaces != ["lo"] {
-        run.fail(&format!("interfaces in the box: {ifaces:?}, expected only lo"));
+        run.fail(&format!(
+            "interfaces in the box: {ifaces:?}, expected only lo"
+        ));
     }
-    let connect = out.lines().find_map(|l| l.strip_prefix("connect ")).unwrap_or_else(|| run.fail("no connect line"));
+    let connect = out
+        .lines()
+        .find_map(|l| l.strip_prefix("connect "))
+        .unwrap_or_else(|| run.fail("no connect line"));
     if connect == "ok" {
         run.fail("connect() to the host's 127.0.0.1 listener succeeded from inside the box");
     }
@@ -116,7 +143,10 @@ fn program_runs_unprivileged_as_the_box_uid() {
     }
     for key in ["euid", "gid", "egid"] {
         if run.get(key) != uid.to_string() {
-            run.fail(&format!("{key}={} but uid={uid} (expected uid = gid, no setuid)", run.get(key)));
+            run.fail(&format!(
+                "{key}={} but uid={uid} (expected uid = gid, no setuid)",
+                run.get(key)
+            ));
         }
     }
     if run.num("uid") != uid as u64 {
@@ -124,7 +154,9 @@ fn program_runs_unprivileged_as_the_box_uid() {
     }
     let groups = run.get("groups");
     if groups.split(',').any(|g| g == "0") {
-        run.fail(&format!("the box keeps supplementary group 0: groups={groups}"));
+        run.fail(&format!(
+            "the box keeps supplementary group 0: groups={groups}"
+        ));
     }
     for cap in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
         let value = run.get(cap);
@@ -151,16 +183,25 @@ fn hostname_inside_is_judge() {
 
 #[test]
 fn environment_is_clean_and_cwd_is_box() {
-    let run = Judge::new(&["--env", "FOO=bar"], &["env"]).env("JUDGE_TEST_SECRET", "leaked").run();
+    let run = Judge::new(&["--env", "FOO=bar"], &["env"])
+        .env("JUDGE_TEST_SECRET", "leaked")
+        .run();
     run.expect_status("ok");
     if run.get("cwd") != "/box" {
         run.fail("default working directory is not /box");
     }
-    let mut env: Vec<String> = run.out().lines().filter_map(|l| l.strip_prefix("env ")).map(String::from).collect();
+    let mut env: Vec<String> = run
+        .out()
+        .lines()
+        .filter_map(|l| l.strip_prefix("env "))
+        .map(String::from)
+        .collect();
     env.sort();
     let expected = ["FOO=bar", "HOME=/box", "PATH=/usr/local/bin:/usr/bin:/bin"];
     if env != expected {
-        run.fail(&format!("environment is {env:?}, expected exactly {expected:?}"));
+        run.fail(&format!(
+            "environment is {env:?}, expected exactly {expected:?}"
+        ));
     }
 }
 
@@ -185,14 +226,34 @@ fn file_system_is_read_only_except_tmp_and_box() {
             ("r", "/etc/passwd"),
         ],
     );
-    for key in ["w /probe", "w /usr/probe", "w /etc/probe", "w /bin/probe", "m /newdir", "w /progs/probe", "w /dev/probe", "w /sys/fs/cgroup/probe"] {
+    for key in [
+        "w /probe",
+        "w /usr/probe",
+        "w /etc/probe",
+        "w /bin/probe",
+        "m /newdir",
+        "w /progs/probe",
+        "w /dev/probe",
+        "w /sys/fs/cgroup/probe",
+    ] {
         if result_of(&run, &r, key).is_ok() {
-            run.fail(&format!("`{key}` succeeded: that part of the box must not be writable"));
+            run.fail(&format!(
+                "`{key}` succeeded: that part of the box must not be writable"
+            ));
         }
     }
-    for key in ["w /tmp/probe", "r /tmp/probe", "w /box/probe", "r /box/probe", "m /box/dir", "r /etc/passwd"] {
+    for key in [
+        "w /tmp/probe",
+        "r /tmp/probe",
+        "w /box/probe",
+        "r /box/probe",
+        "m /box/dir",
+        "r /etc/passwd",
+    ] {
         if let Err(e) = result_of(&run, &r, key) {
-            run.fail(&format!("`{key}` failed with errno {e}; it must work in the box"));
+            run.fail(&format!(
+                "`{key}` failed with errno {e}; it must work in the box"
+            ));
         }
     }
 }
@@ -213,9 +274,18 @@ fn host_secrets_and_trees_are_absent() {
     if result_of(&run, &r, "r /etc/shadow").is_ok() {
         run.fail("/etc/shadow is readable in the box");
     }
-    for key in ["s /etc/shadow", "s /work", "s /root", "s /var/tmp", "s /home"] {
+    for key in [
+        "s /etc/shadow",
+        "s /work",
+        "s /root",
+        "s /var/tmp",
+        "s /home",
+    ] {
         if result_of(&run, &r, key) != &Err(ENOENT) {
-            run.fail(&format!("`{key}`: expected ENOENT (not part of the box tree), got {:?}", r[key]));
+            run.fail(&format!(
+                "`{key}`: expected ENOENT (not part of the box tree), got {:?}",
+                r[key]
+            ));
         }
     }
 }
@@ -225,15 +295,35 @@ fn bind_is_writable_and_ro_bind_is_read_only() {
     let rw = shared_dir(0o777);
     let ro = shared_dir(0o777); // world-writable on the host: only the mount can make it read-only
     fs::write(ro.path().join("existing"), "host data\n").unwrap();
-    fs::set_permissions(ro.path().join("existing"), fs::Permissions::from_mode(0o666)).unwrap();
+    fs::set_permissions(
+        ro.path().join("existing"),
+        fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
     let (run, r) = fs_probe(
-        &["--bind", rw.path().to_str().unwrap(), "/out", "--ro-bind", ro.path().to_str().unwrap(), "/in"],
-        &[("w", "/out/written"), ("r", "/in/existing"), ("w", "/in/new"), ("w", "/in/existing")],
+        &[
+            "--bind",
+            rw.path().to_str().unwrap(),
+            "/out",
+            "--ro-bind",
+            ro.path().to_str().unwrap(),
+            "/in",
+        ],
+        &[
+            ("w", "/out/written"),
+            ("r", "/in/existing"),
+            ("w", "/in/new"),
+            ("w", "/in/existing"),
+        ],
     );
     if let Err(e) = result_of(&run, &r, "w /out/written") {
         run.fail(&format!("writing into the --bind dir failed: errno {e}"));
     }
-    if fs::read_to_string(rw.path().join("written")).ok().as_deref() != Some("probe\n") {
+    if fs::read_to_string(rw.path().join("written"))
+        .ok()
+        .as_deref()
+        != Some("probe\n")
+    {
         run.fail("the file written through --bind is not on the host");
     }
     if let Err(e) = result_of(&run, &r, "r /in/existing") {
@@ -241,29 +331,50 @@ fn bind_is_writable_and_ro_bind_is_read_only() {
     }
     for key in ["w /in/new", "w /in/existing"] {
         if result_of(&run, &r, key) != &Err(EROFS) {
-            run.fail(&format!("`{key}` in the --ro-bind dir: expected EROFS, got {:?}", r[key]));
+            run.fail(&format!(
+                "`{key}` in the --ro-bind dir: expected EROFS, got {:?}",
+                r[key]
+            ));
         }
     }
-    assert_eq!(fs::read_to_string(ro.path().join("existing")).unwrap(), "host data\n");
-    assert!(!ro.path().join("new").exists(), "a file appeared in the host's --ro-bind dir");
+    assert_eq!(
+        fs::read_to_string(ro.path().join("existing")).unwrap(),
+        "host data\n"
+    );
+    assert!(
+        !ro.path().join("new").exists(),
+        "a file appeared in the host's --ro-bind dir"
+    );
 }
 
 #[test]
 fn dev_holds_only_the_harmless_devices() {
     let run = run(&[], &["lsdev"]);
     run.expect_status("ok");
-    let allowed: BTreeMap<&str, &str> =
-        [("null", "1:3"), ("zero", "1:5"), ("full", "1:7"), ("random", "1:8"), ("urandom", "1:9")].into();
+    let allowed: BTreeMap<&str, &str> = [
+        ("null", "1:3"),
+        ("zero", "1:5"),
+        ("full", "1:7"),
+        ("random", "1:8"),
+        ("urandom", "1:9"),
+    ]
+    .into();
     let mut seen = Vec::new();
     let out = run.out();
     for line in out.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
-        let [kind, path, dev] = fields[..] else { run.fail(&format!("bad lsdev line `{line}`")) };
+        let [kind, path, dev] = fields[..] else {
+            run.fail(&format!("bad lsdev line `{line}`"))
+        };
         let name = path.rsplit('/').next().unwrap();
         match kind {
             "b" => run.fail(&format!("block device {path} ({dev}) in the box")),
-            "c" if allowed.get(name) == Some(&dev) && path == format!("/dev/{name}") => seen.push(name),
-            "c" => run.fail(&format!("char device {path} ({dev}) is not one of {allowed:?}")),
+            "c" if allowed.get(name) == Some(&dev) && path == format!("/dev/{name}") => {
+                seen.push(name)
+            }
+            "c" => run.fail(&format!(
+                "char device {path} ({dev}) is not one of {allowed:?}"
+            )),
             _ => {}
         }
         if ["mem", "kmem", "port", "kmsg"].contains(&name) {
@@ -272,7 +383,9 @@ fn dev_holds_only_the_harmless_devices() {
     }
     seen.sort();
     if seen != ["full", "null", "random", "urandom", "zero"] {
-        run.fail(&format!("the box's /dev has {seen:?}; expected null, zero, full, random, urandom"));
+        run.fail(&format!(
+            "the box's /dev has {seen:?}; expected null, zero, full, random, urandom"
+        ));
     }
 }
 
@@ -343,8 +456,16 @@ fn denied_syscalls_fail() {
     let hostname_before = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let domain_before = fs::read_to_string("/proc/sys/kernel/domainname").unwrap();
     let run = run(&[], &["blocked"]);
-    assert_eq!(fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), hostname_before, "host hostname changed");
-    assert_eq!(fs::read_to_string("/proc/sys/kernel/domainname").unwrap(), domain_before, "host domainname changed");
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        hostname_before,
+        "host hostname changed"
+    );
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/domainname").unwrap(),
+        domain_before,
+        "host domainname changed"
+    );
     run.expect_status("ok");
     let out = run.out();
     let results: BTreeMap<&str, &str> = out.lines().filter_map(|l| l.split_once(' ')).collect();
@@ -364,7 +485,11 @@ fn denied_syscalls_fail() {
         wrong.push("the probe program did not finish (no `done` line)".into());
     }
     if !wrong.is_empty() {
-        run.fail(&format!("{} syscall probe(s) wrong:\n  {}", wrong.len(), wrong.join("\n  ")));
+        run.fail(&format!(
+            "{} syscall probe(s) wrong:\n  {}",
+            wrong.len(),
+            wrong.join("\n  ")
+        ));
     }
 }
 
@@ -372,7 +497,11 @@ fn denied_syscalls_fail() {
 fn kill_minus_one_only_kills_the_box() {
     let dir = shared_dir(0o777);
     let d = dir.path().to_str().unwrap().to_string();
-    let mut running = Judge::new(&["--bind", &d, "/sync", "--wall", "30"], &["killall", "/sync"]).spawn();
+    let mut running = Judge::new(
+        &["--bind", &d, "/sync", "--wall", "30"],
+        &["killall", "/sync"],
+    )
+    .spawn();
     let wait_file = |name: &str, running: &mut Running| -> String {
         let start = Instant::now();
         loop {
@@ -380,7 +509,10 @@ fn kill_minus_one_only_kills_the_box() {
                 return text;
             }
             if running.has_exited() || start.elapsed() > Duration::from_secs(20) {
-                panic!("the box never wrote {name} (judge exited: {})", running.has_exited());
+                panic!(
+                    "the box never wrote {name} (judge exited: {})",
+                    running.has_exited()
+                );
             }
             thread::sleep(Duration::from_millis(10));
         }
@@ -388,7 +520,12 @@ fn kill_minus_one_only_kills_the_box() {
     // A host process with the box's own uid: kill(-1) from the box could signal it if the pid
     // namespace did not stand in the way.
     let uid: u32 = wait_file("uid", &mut running).trim().parse().unwrap();
-    let mut sleeper = Command::new("sleep").arg("30").uid(uid).gid(uid).spawn().unwrap();
+    let mut sleeper = Command::new("sleep")
+        .arg("30")
+        .uid(uid)
+        .gid(uid)
+        .spawn()
+        .unwrap();
     fs::write(dir.path().join("go"), "").unwrap();
     let killed = wait_file("killed", &mut running);
     thread::sleep(Duration::from_millis(200));
@@ -397,7 +534,10 @@ fn kill_minus_one_only_kills_the_box() {
     let run = running.wait();
     let _ = sleeper.kill();
     let _ = sleeper.wait();
-    assert!(survived, "kill(-1, SIGKILL) from the box (result `{killed}`) killed a host process of uid {uid}");
+    assert!(
+        survived,
+        "kill(-1, SIGKILL) from the box (result `{killed}`) killed a host process of uid {uid}"
+    );
     if !run.exit.success() || run.report.is_none() {
         run.fail("judge produced no report after the box ran kill(-1)");
     }
@@ -413,7 +553,11 @@ fn setuid_root_binary_does_not_give_root() {
     let path = std::ffi::CString::new(bin.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::chown(path.as_ptr(), 0, 0) }, 0);
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o4755)).unwrap();
-    assert_eq!(fs::metadata(&bin).unwrap().permissions().mode() & 0o7777, 0o4755, "could not set up the setuid file");
+    assert_eq!(
+        fs::metadata(&bin).unwrap().permissions().mode() & 0o7777,
+        0o4755,
+        "could not set up the setuid file"
+    );
     let d = dir.path().to_str().unwrap();
     let run = Judge::raw(&["--ro-bind", d, "/suid", "--", "/suid/suid-whoami"]).run();
     run.expect_status("ok");

@@ -9,7 +9,7 @@
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -533,6 +533,36 @@ struct Pump {
     bytes: u64,
     exceeded: bool,
     open: bool,
+    /// False once the sink failed or stayed full past the wall deadline: output is then
+    /// still read and counted, but dropped.
+    sink_alive: bool,
+}
+
+/// Writes `data` to the caller's sink without ever blocking past `deadline`: in pieces no
+/// larger than PIPE_BUF, each after poll says the sink has room. Returns whether the sink
+/// took everything.
+fn write_sink(sink: RawFd, data: &[u8], deadline: Instant) -> bool {
+    let mut off = 0;
+    while off < data.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd { fd: sink, events: libc::POLLOUT, revents: 0 };
+        // SAFETY: poll(2) on one pollfd on the stack.
+        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as libc::c_int) };
+        if n <= 0 || pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return false;
+        }
+        let piece = (data.len() - off).min(libc::PIPE_BUF);
+        // SAFETY: write(2) from our buffer to the caller's descriptor.
+        let w = unsafe { libc::write(sink, data[off..].as_ptr().cast(), piece) };
+        if w <= 0 {
+            return false;
+        }
+        off += w as usize;
+    }
+    true
 }
 
 struct Stdio {
@@ -581,7 +611,15 @@ impl Stdio {
                 }
                 Output::Pump(sink) => {
                     let (r, w) = pipe()?;
-                    pumps.push(Pump { stream, read: File::from(r), sink: *sink, bytes: 0, exceeded: false, open: true });
+                    pumps.push(Pump {
+                        stream,
+                        read: File::from(r),
+                        sink: *sink,
+                        bytes: 0,
+                        exceeded: false,
+                        open: true,
+                        sink_alive: true,
+                    });
                     w
                 }
             });
@@ -847,6 +885,7 @@ impl Watch<'_> {
     /// Copies one chunk of a pumped stream to its sink, enforcing the output limit.
     fn pump(&mut self, i: usize, buf: &mut [u8]) -> Result<(), Error> {
         let limit = self.spec.limits.output_bytes;
+        let deadline = self.exec_time.unwrap_or(self.clone_time) + self.spec.limits.wall_time;
         let p = &mut self.pumps[i];
         let n = match p.read.read(buf) {
             Ok(0) => {
@@ -859,18 +898,8 @@ impl Watch<'_> {
         };
         let room = limit.saturating_sub(p.bytes) as usize;
         let keep = n.min(room);
-        if keep > 0 {
-            // SAFETY: the sink descriptor belongs to the caller and outlives the run.
-            let sink = unsafe { std::os::fd::BorrowedFd::borrow_raw(p.sink) };
-            let mut off = 0;
-            while off < keep {
-                // SAFETY: write(2) from our buffer.
-                let w = unsafe { libc::write(sink.as_fd().as_raw_fd(), buf[off..keep].as_ptr().cast(), keep - off) };
-                if w <= 0 {
-                    break; // The caller's sink is gone; keep counting so the limit still holds.
-                }
-                off += w as usize;
-            }
+        if keep > 0 && p.sink_alive {
+            p.sink_alive = write_sink(p.sink, &buf[..keep], deadline);
         }
         p.bytes += n as u64;
         if p.bytes > limit && !p.exceeded {

@@ -93,9 +93,14 @@ fn compile_programs() -> PathBuf {
 /// Program dirs of earlier test processes are never removed (statics are not dropped);
 /// remove the ones older than an hour so they do not pile up.
 fn sweep_stale_program_dirs() {
-    let Ok(entries) = fs::read_dir("/var/tmp") else { return };
+    let Ok(entries) = fs::read_dir("/var/tmp") else {
+        return;
+    };
     for entry in entries.flatten() {
-        let is_ours = entry.file_name().to_string_lossy().starts_with("judge-progs-");
+        let is_ours = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("judge-progs-");
         let age = entry
             .metadata()
             .and_then(|m| m.modified())
@@ -149,7 +154,10 @@ impl Judge {
 
     /// Exactly `judge run ARGS` plus `--report FILE` first; nothing else is added.
     pub fn raw(args: &[&str]) -> Judge {
-        Judge { raw: true, ..Judge::new(args, &[]) }
+        Judge {
+            raw: true,
+            ..Judge::new(args, &[])
+        }
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Judge {
@@ -171,23 +179,38 @@ impl Judge {
     pub fn spawn(self) -> Running {
         let dir = tempfile::tempdir().unwrap();
         let report_path = dir.path().join("report.json");
-        let mut args: Vec<OsString> = vec!["run".into(), "--report".into(), report_path.clone().into()];
+        let mut args: Vec<OsString> =
+            vec!["run".into(), "--report".into(), report_path.clone().into()];
         args.extend(self.opts);
         if !self.raw {
-            args.extend(["--ro-bind".into(), programs_dir().into(), PROGS.into(), "--".into()]);
+            args.extend([
+                "--ro-bind".into(),
+                programs_dir().into(),
+                PROGS.into(),
+                "--".into(),
+            ]);
             args.extend(self.program);
         }
         let description = format!(
             "judge {}",
-            args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+            args.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let mut cmd = Command::new(JUDGE);
         cmd.args(&args)
             .envs(self.envs)
-            .stdin(if self.keep_stdin_open { Stdio::piped() } else { Stdio::null() })
+            .stdin(if self.keep_stdin_open {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {description}: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {description}: {e}"));
         let stdin = child.stdin.take();
         let stdout = read_in_background(child.stdout.take().unwrap());
         let stderr = read_in_background(child.stderr.take().unwrap());
@@ -253,7 +276,13 @@ impl Running {
     pub fn signal(&self, sig: i32) {
         // SAFETY: kill(2) on the pid of our own child, which we have not reaped yet.
         let rc = unsafe { libc::kill(self.pid(), sig) };
-        assert_eq!(rc, 0, "kill({}, {sig}): {}", self.pid(), std::io::Error::last_os_error());
+        assert_eq!(
+            rc,
+            0,
+            "kill({}, {sig}): {}",
+            self.pid(),
+            std::io::Error::last_os_error()
+        );
     }
 
     /// Has judge exited already?
@@ -271,7 +300,10 @@ impl Running {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
                 let killed = kill_box_processes();
-                let stderr = self.stderr.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
+                let stderr = self
+                    .stderr
+                    .recv_timeout(Duration::from_secs(2))
+                    .unwrap_or_default();
                 panic!(
                     "{}\njudge overran the test's deadline of {:?} and was killed \
                      (also killed {} box process(es) it left); stderr so far:\n{}",
@@ -293,17 +325,31 @@ impl Running {
                 box_processes()
             )
         };
-        let stdout = self.stdout.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| pipe_open("stdout"));
-        let stderr = self.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| pipe_open("stderr"));
+        let stdout = self
+            .stdout
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| pipe_open("stdout"));
+        let stderr = self
+            .stderr
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| pipe_open("stderr"));
         let stderr = String::from_utf8_lossy(&stderr).into_owned();
         let report = fs::read_to_string(&self.report_path).ok().map(|text| {
-            serde_json::from_str::<Value>(&text)
-                .unwrap_or_else(|e| panic!("{}\nreport is not JSON ({e}):\n{text}", self.description))
+            serde_json::from_str::<Value>(&text).unwrap_or_else(|e| {
+                panic!("{}\nreport is not JSON ({e}):\n{text}", self.description)
+            })
         });
         if let Some(r) = &report {
             remember_cgroups(r);
         }
-        Run { exit, stdout, stderr, report, elapsed, description: self.description.clone() }
+        Run {
+            exit,
+            stdout,
+            stderr,
+            report,
+            elapsed,
+            description: self.description.clone(),
+        }
     }
 }
 
@@ -335,12 +381,16 @@ impl Run {
     }
 
     pub fn status(&self) -> &str {
-        self.report()["status"].as_str().unwrap_or_else(|| self.fail("report has no string `status`"))
+        self.report()["status"]
+            .as_str()
+            .unwrap_or_else(|| self.fail("report has no string `status`"))
     }
 
     /// A non-negative integer field of the report.
     pub fn num(&self, key: &str) -> u64 {
-        self.report()[key].as_u64().unwrap_or_else(|| self.fail(&format!("report field `{key}` is not a u64")))
+        self.report()[key]
+            .as_u64()
+            .unwrap_or_else(|| self.fail(&format!("report field `{key}` is not a u64")))
     }
 
     pub fn limit(&self, key: &str) -> u64 {
@@ -384,13 +434,20 @@ impl Run {
 
     pub fn dump(&self) -> String {
         let out = self.out();
-        let out = if out.len() > 4000 { format!("{}... ({} bytes)", &out[..4000], out.len()) } else { out };
+        let out = if out.len() > 4000 {
+            format!("{}... ({} bytes)", &out[..4000], out.len())
+        } else {
+            out
+        };
         format!(
             "command: {}\njudge exit: {:?} after {:?}\nreport: {}\nstdout:\n{}\nstderr:\n{}",
             self.description,
             self.exit,
             self.elapsed,
-            self.report.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "<none>".into()),
+            self.report
+                .as_ref()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "<none>".into()),
             out,
             self.stderr
         )
@@ -398,7 +455,10 @@ impl Run {
 
     pub fn expect_status(&self, expected: &str) -> &Run {
         if self.status() != expected {
-            self.fail(&format!("expected status {expected}, got {}", self.status()));
+            self.fail(&format!(
+                "expected status {expected}, got {}",
+                self.status()
+            ));
         }
         self
     }
@@ -420,10 +480,16 @@ pub struct ProcInfo {
 /// Live (not zombie) processes whose uid (any of real/effective/saved/fs) satisfies `pred`.
 pub fn processes_where(pred: impl Fn(u32) -> bool) -> Vec<ProcInfo> {
     let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir("/proc") else { return found };
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
     for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(status) = fs::read_to_string(entry.path().join("status")) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(status) = fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
         let field = |key: &str| {
             status
                 .lines()
@@ -431,7 +497,10 @@ pub fn processes_where(pred: impl Fn(u32) -> bool) -> Vec<ProcInfo> {
                 .map(|v| v.trim().to_string())
                 .unwrap_or_default()
         };
-        let ids: Vec<u32> = field("Uid:").split_whitespace().filter_map(|u| u.parse().ok()).collect();
+        let ids: Vec<u32> = field("Uid:")
+            .split_whitespace()
+            .filter_map(|u| u.parse().ok())
+            .collect();
         let state = field("State:");
         if ids.len() != 4 || state.starts_with('Z') || state.starts_with('X') {
             continue;
@@ -466,7 +535,10 @@ pub fn wait_for_box_process(name: &str, timeout: Duration) -> ProcInfo {
         if let Some(p) = box_processes().into_iter().find(|p| p.name == name) {
             return p;
         }
-        assert!(start.elapsed() < timeout, "no box process named {name} appeared within {timeout:?}");
+        assert!(
+            start.elapsed() < timeout,
+            "no box process named {name} appeared within {timeout:?}"
+        );
         thread::sleep(Duration::from_millis(10));
     }
 }
@@ -483,14 +555,20 @@ pub fn kill_box_processes() -> Vec<ProcInfo> {
 
 /// The mount table of the test's namespace, one line per mount.
 pub fn mounts() -> BTreeSet<String> {
-    fs::read_to_string("/proc/self/mountinfo").unwrap().lines().map(String::from).collect()
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 /// Every box cgroup this test process has learned of (from reports, or from a box process).
 static SEEN_CGROUPS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 fn remember_cgroups(report: &Value) {
-    let Some(paths) = report["cgroup_paths"].as_array() else { return };
+    let Some(paths) = report["cgroup_paths"].as_array() else {
+        return;
+    };
     let mut seen = SEEN_CGROUPS.lock().unwrap_or_else(|e| e.into_inner());
     seen.extend(paths.iter().filter_map(Value::as_str).map(PathBuf::from));
 }
@@ -506,11 +584,17 @@ pub fn learn_cgroups_of(pid: i32) -> Vec<PathBuf> {
             let mut f = l.splitn(3, ':');
             let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
             let is_box = path.rsplit('/').next()?.starts_with("box-");
-            (is_box && !controllers.is_empty() && !controllers.starts_with("name="))
-                .then(|| Path::new("/sys/fs/cgroup").join(controllers).join(path.trim_start_matches('/')))
+            (is_box && !controllers.is_empty() && !controllers.starts_with("name=")).then(|| {
+                Path::new("/sys/fs/cgroup")
+                    .join(controllers)
+                    .join(path.trim_start_matches('/'))
+            })
         })
         .collect();
-    SEEN_CGROUPS.lock().unwrap_or_else(|e| e.into_inner()).extend(found.iter().cloned());
+    SEEN_CGROUPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(found.iter().cloned());
     found
 }
 
@@ -525,9 +609,15 @@ pub fn own_box_cgroups_left() -> Vec<PathBuf> {
 /// exists. Use while none of this test process's judges runs.
 pub fn assert_nothing_left(mounts_before: &BTreeSet<String>, context: &str) {
     let procs = box_processes();
-    assert!(procs.is_empty(), "{context}: box processes left: {procs:#?}");
+    assert!(
+        procs.is_empty(),
+        "{context}: box processes left: {procs:#?}"
+    );
     let cgroups = own_box_cgroups_left();
-    assert!(cgroups.is_empty(), "{context}: box cgroups left: {cgroups:#?}");
+    assert!(
+        cgroups.is_empty(),
+        "{context}: box cgroups left: {cgroups:#?}"
+    );
     let after = mounts();
     let added: Vec<_> = after.difference(mounts_before).collect();
     let removed: Vec<_> = mounts_before.difference(&after).collect();
@@ -546,9 +636,43 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Runs a compiled test program on the host, outside any box: only for benign busy loops, to
+/// compare against the box. With `stop_after`, SIGKILLs it after that long. Returns its CPU time
+/// (user + system, ms, from wait4's rusage) and wall time, and whether it exited with 0.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std's Child does not know of
+pub fn host_run(
+    program: &str,
+    args: &[&str],
+    stop_after: Option<Duration>,
+) -> (f64, Duration, bool) {
+    let start = Instant::now();
+    let child = Command::new(host_program(program))
+        .args(args)
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    if let Some(after) = stop_after {
+        thread::sleep(after);
+        // SAFETY: kill(2) on our own child, not reaped yet.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let mut status = 0;
+    // SAFETY: rusage is plain old data, all-zero is valid; wait4 on our own unreaped child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    let wall = start.elapsed();
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (ms(usage.ru_utime) + ms(usage.ru_stime), wall, exited_ok)
+}
+
 /// The host's load average line, for failure messages of timing tests.
 pub fn loadavg() -> String {
-    fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string()
+    fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 pub fn median(mut xs: Vec<f64>) -> f64 {

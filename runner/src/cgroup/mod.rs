@@ -160,6 +160,14 @@ impl Hierarchy {
         write_file(path, value, self.fake)
     }
 
+    /// Opens a figure file of a box (in fake mode, creating it empty when missing).
+    fn stat(&self, path: PathBuf) -> Result<StatFile> {
+        if self.fake && !path.exists() {
+            self.write(&path, "")?;
+        }
+        StatFile::open(path)
+    }
+
     fn mkdir(&self, path: &Path) -> Result<()> {
         match fs::create_dir(path) {
             Ok(()) => Ok(()),

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupMount, CgroupVersion, Hierarchy, Result, StatFile, BASE_NAME};
+use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupMount, CgroupVersion, Hierarchy, Result, BASE_NAME};
 
 const MEMORY_LIMIT: &str = "memory.limit_in_bytes";
 const MEMSW_LIMIT: &str = "memory.memsw.limit_in_bytes";
@@ -80,10 +80,10 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
     }
     let pids = dir_of(h, "pids", name);
     h.write(&pids.join(PIDS_MAX), &limits.pids_max.to_string())?;
-    cg.cpu = Some(StatFile::open(dir_of(h, "cpuacct", name).join(CPU_USAGE))?);
-    cg.memory_peak = Some(StatFile::open(mem.join(MEMORY_PEAK))?);
-    cg.oom = Some(StatFile::open(mem.join(MEMORY_OOM))?);
-    cg.pids_peak = StatFile::open(pids.join(PIDS_PEAK)).ok();
+    cg.cpu = Some(h.stat(dir_of(h, "cpuacct", name).join(CPU_USAGE))?);
+    cg.memory_peak = Some(h.stat(mem.join(MEMORY_PEAK))?);
+    cg.oom = Some(h.stat(mem.join(MEMORY_OOM))?);
+    cg.pids_peak = h.stat(pids.join(PIDS_PEAK)).ok();
     cg.open_procs()?;
     Ok(cg)
 }

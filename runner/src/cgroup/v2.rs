@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupVersion, Hierarchy, Result, StatFile, BASE_NAME};
+use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupVersion, Hierarchy, Result, BASE_NAME};
 
 const CONTROLLERS: &str = "cgroup.controllers";
 const SUBTREE_CONTROL: &str = "cgroup.subtree_control";
@@ -69,17 +69,10 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
     if let Some(cpus) = &limits.cpus {
         h.write(&cg_dir.join(CPUSET_CPUS), cpus)?;
     }
-    if h.fake {
-        for f in [CPU_STAT, MEMORY_PEAK, MEMORY_EVENTS, PIDS_PEAK] {
-            if !cg_dir.join(f).exists() {
-                h.write(&cg_dir.join(f), "")?;
-            }
-        }
-    }
-    cg.cpu = Some(StatFile::open(cg_dir.join(CPU_STAT))?);
-    cg.memory_peak = Some(StatFile::open(cg_dir.join(MEMORY_PEAK))?);
-    cg.oom = Some(StatFile::open(cg_dir.join(MEMORY_EVENTS))?);
-    cg.pids_peak = StatFile::open(cg_dir.join(PIDS_PEAK)).ok();
+    cg.cpu = Some(h.stat(cg_dir.join(CPU_STAT))?);
+    cg.memory_peak = Some(h.stat(cg_dir.join(MEMORY_PEAK))?);
+    cg.oom = Some(h.stat(cg_dir.join(MEMORY_EVENTS))?);
+    cg.pids_peak = h.stat(cg_dir.join(PIDS_PEAK)).ok();
     cg.open_procs()?;
     Ok(cg)
 }
