@@ -3,8 +3,8 @@
 //! [`ChildPlan`], and failures are reported as `(step, index, errno)` over a CLOEXEC pipe.
 //!
 //! Two processes run this code:
-//! - the box's **init** (pid 1 of the new pid namespace): builds the mount tree, sets the
-//!   hostname, brings up `lo`, waits for the supervisor's go (sent once the supervisor has moved
+//! - the box's **init** (pid 1 of the new pid namespace): enters its fresh network namespace
+//!   (made ahead by [`crate::netns`]), builds the mount tree, sets the hostname, waits for the supervisor's go (sent once the supervisor has moved
 //!   init into the box's cgroup, which overlaps with the mount work; EOF means the supervisor
 //!   failed or died), enters a new cgroup namespace, forks the program, then reaps every process of the box until the
 //!   program exits, writes the program's wait status to the status pipe and exits (which kills
@@ -26,7 +26,7 @@ pub enum Step {
     SupervisorGone,
     Mount,
     Hostname,
-    Loopback,
+    NetNamespace,
     CgroupNamespace,
     ForkProgram,
     Setsid,
@@ -47,7 +47,7 @@ impl Step {
     pub fn from_u32(v: u32) -> Option<Step> {
         use Step::*;
         const ALL: [Step; 20] = [
-            CloseFds, ParentDeathSignal, SupervisorGone, Mount, Hostname, Loopback, CgroupNamespace,
+            CloseFds, ParentDeathSignal, SupervisorGone, Mount, Hostname, NetNamespace, CgroupNamespace,
             ForkProgram, Setsid, Signals, Stdio, Rlimit, Chdir, DropCapabilities, Setgroups, Setgid, Setuid,
             NoNewPrivs, Seccomp, Exec,
         ];
@@ -61,7 +61,7 @@ impl Step {
             Step::SupervisorGone => "wait for the supervisor's go",
             Step::Mount => "build the mount tree",
             Step::Hostname => "set the hostname",
-            Step::Loopback => "bring up lo",
+            Step::NetNamespace => "enter the network namespace",
             Step::CgroupNamespace => "enter a cgroup namespace",
             Step::ForkProgram => "fork the program",
             Step::Setsid => "start a session",
@@ -96,6 +96,8 @@ pub struct ChildPlan {
     pub status_fd: RawFd,
     pub mounts: MountPlan,
     pub hostname: CString,
+    /// The box's fresh network namespace (lo up).
+    pub netns_fd: RawFd,
     /// Descriptors that become the program's 0, 1, 2 (all above 2).
     pub stdio: [RawFd; 3],
     pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
@@ -168,6 +170,8 @@ pub unsafe fn init_main(plan: &ChildPlan) -> ! {
     // From here on init dies with the thread that cloned it; if that thread died before this
     // prctl, the go pipe below reads EOF.
     check(e, Step::ParentDeathSignal, 0, libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) as libc::c_long);
+    check(e, Step::NetNamespace, 0, libc::setns(plan.netns_fd, libc::CLONE_NEWNET) as libc::c_long);
+    libc::close(plan.netns_fd);
 
     for (i, op) in plan.mounts.ops.iter().enumerate() {
         if let Err(err) = mount::apply(op) {
@@ -176,9 +180,6 @@ pub unsafe fn init_main(plan: &ChildPlan) -> ! {
     }
     let name = plan.hostname.as_bytes();
     check(e, Step::Hostname, 0, libc::sethostname(name.as_ptr().cast(), name.len()) as libc::c_long);
-    if let Err(err) = loopback_up() {
-        fail(e, Step::Loopback, 0, err);
-    }
     let mut go = [0u8; 1];
     loop {
         let n = libc::read(plan.go_fd, go.as_mut_ptr().cast(), 1);
@@ -221,8 +222,11 @@ pub unsafe fn init_main(plan: &ChildPlan) -> ! {
     }
 }
 
-/// Brings up `lo` in the box's fresh network namespace.
-unsafe fn loopback_up() -> Result<(), i32> {
+/// Brings up `lo` in the calling thread's network namespace.
+///
+/// # Safety
+/// Only issues socket, ioctl and close syscalls on its own descriptor.
+pub(crate) unsafe fn loopback_up() -> Result<(), i32> {
     let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
     if sock < 0 {
         return Err(errno());
@@ -278,10 +282,13 @@ unsafe fn program_main(plan: &ChildPlan) -> ! {
         u32::MAX,
         libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) as libc::c_long,
     );
-    check(e, Step::Setgroups, 0, libc::setgroups(0, std::ptr::null()) as libc::c_long);
-    check(e, Step::Setgid, 0, libc::setresgid(plan.gid, plan.gid, plan.gid) as libc::c_long);
+    // Raw syscalls, not glibc's wrappers: those broadcast the change to every thread glibc
+    // believes exists (the supervisor's, copied into this child's memory) and take a lock that
+    // another supervisor thread may have held at clone time.
+    check(e, Step::Setgroups, 0, libc::syscall(libc::SYS_setgroups, 0usize, std::ptr::null::<libc::gid_t>()));
+    check(e, Step::Setgid, 0, libc::syscall(libc::SYS_setresgid, plan.gid, plan.gid, plan.gid));
     // Changing every uid away from 0 clears the permitted, effective and ambient sets.
-    check(e, Step::Setuid, 0, libc::setresuid(plan.uid, plan.uid, plan.uid) as libc::c_long);
+    check(e, Step::Setuid, 0, libc::syscall(libc::SYS_setresuid, plan.uid, plan.uid, plan.uid));
     check(e, Step::NoNewPrivs, 0, libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as libc::c_long);
     for (i, prog) in plan.seccomp.iter().enumerate() {
         let rc = libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, prog as *const libc::sock_fprog);

@@ -15,6 +15,7 @@
 pub mod cgroup;
 mod child;
 pub mod mount;
+pub mod netns;
 pub mod report;
 mod rlimit;
 pub mod seccomp;

@@ -67,8 +67,8 @@ pub struct Report {
     pub wall_time_ms: u64,
     /// Peak memory of the whole box, in bytes.
     pub memory_bytes: u64,
-    /// Peak number of processes plus threads in the box (the box's init included), where the
-    /// kernel reports it.
+    /// Peak number of the program's processes plus threads (the box's own init not counted),
+    /// where the kernel reports it (`pids.peak`).
     pub pids_peak: Option<u64>,
     /// Bytes the program wrote to stdout (for file and pumped outputs).
     pub stdout_bytes: Option<u64>,

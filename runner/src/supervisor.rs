@@ -2,7 +2,8 @@
 //!
 //! The order of a run, written once in [`Sandbox::run_with_cancel`]:
 //! slot → sweep leftovers of the slot → cgroup with limits → stdio → mount plan → child plan →
-//! clone3 (new mount, pid, ipc, uts, net namespaces) → move init into the cgroup while it
+//! clone3 (new mount, pid, ipc, uts namespaces; init enters a fresh network namespace made
+//! ahead by the netns factory) → move init into the cgroup while it
 //! builds its mount tree, then send it the go → watch (failure pipe, wall clock, CPU usage, output pumps, cancel) →
 //! reap → measure → kill leftovers → remove the cgroup → report.
 
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use crate::cgroup::{BoxCgroup, CgroupError, CgroupLimits, Hierarchy, BOX_PREFIX};
 use crate::child::{self, ChildPlan, Step, FAILURE_LEN};
 use crate::mount::{self, DefaultTree, MountError, TreeSettings};
+use crate::netns::{NetnsError, NetnsPool};
 use crate::report::{Report, ReportLimits, Status};
 use crate::seccomp::{self, SeccompError, SeccompPrograms};
 use crate::slot::{SlotError, SlotPool};
@@ -48,6 +50,8 @@ pub enum Error {
     Mount(#[from] MountError),
     #[error(transparent)]
     Seccomp(#[from] SeccompError),
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
     #[error("invalid run: {0}")]
     Spec(String),
     #[error("open {what} {path}: {source}")]
@@ -126,6 +130,7 @@ pub struct Sandbox {
     tree: DefaultTree,
     cap_last: u32,
     online_cpus: u32,
+    netns: NetnsPool,
 }
 
 impl Sandbox {
@@ -138,6 +143,8 @@ impl Sandbox {
             return Err(Error::NotRoot(euid));
         }
         ensure_std_fds_open()?;
+        // Started first: the first namespace is made while the rest is set up.
+        let netns = NetnsPool::start().map_err(os("start the network namespace factory thread"))?;
         let hierarchy = match config.hierarchy {
             Some(h) => h,
             None => Hierarchy::detect()?,
@@ -157,6 +164,7 @@ impl Sandbox {
             tree: DefaultTree::scan(),
             cap_last,
             online_cpus,
+            netns,
         };
         sb.sweep()?;
         Ok(sb)
@@ -238,11 +246,12 @@ impl Sandbox {
                 mounts: &spec.mounts,
             },
         )?;
+        let netns = self.netns.take()?;
         let (go_r, go_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
         let (status_r, status_w) = pipe()?;
         let (exec_paths, tried) = exec_paths(spec);
-        let plan = self.child_plan(spec, &stdio, mounts, uid, gid, exec_paths, [&go_r, &err_w, &status_w])?;
+        let plan = self.child_plan(spec, &stdio, mounts, uid, gid, exec_paths, [&go_r, &err_w, &status_w], &netns)?;
 
         let clone_time = Instant::now();
         let (pidfd, pid) = clone_box(&plan)?;
@@ -255,7 +264,7 @@ impl Sandbox {
         // The child has its copies; ours would hide EOF on the pipes.
         let ChildPlan { mounts, .. } = plan;
         let mount_steps = mounts.into_descriptions();
-        drop((go_r, go_w, err_w, status_w));
+        drop((go_r, go_w, err_w, status_w, netns));
         let Stdio { child_fds, files, pumps } = stdio;
         drop(child_fds);
 
@@ -309,7 +318,8 @@ impl Sandbox {
         let verdict = Verdict { wait_status, kill_reason, output_exceeded, measured: &measured, limits };
         let (status, message) = verdict.decide();
         let (cpu_ns, memory_bytes, pids_peak) = match &measured {
-            Ok(m) => (m.cpu_ns, m.memory_bytes, m.pids_peak),
+            // The box's own init is one of the tasks the kernel counted.
+            Ok(m) => (m.cpu_ns, m.memory_bytes, m.pids_peak.map(|p| p.saturating_sub(1))),
             Err(_) => (0, 0, None),
         };
         Ok(Report {
@@ -346,6 +356,7 @@ impl Sandbox {
         gid: u32,
         exec_paths: Vec<CString>,
         [go_r, err_w, status_w]: [&OwnedFd; 3],
+        netns: &OwnedFd,
     ) -> Result<ChildPlan, Error> {
         let cstr = |s: &str, what: &str| CString::new(s).map_err(|_| Error::Spec(format!("{what} {s:?} contains a NUL byte")));
         let mut strings = Vec::new();
@@ -369,7 +380,7 @@ impl Sandbox {
         let programs: Vec<Vec<libc::sock_filter>> = self.seccomp.programs.clone();
         let seccomp =
             programs.iter().map(|p| libc::sock_fprog { len: p.len() as u16, filter: p.as_ptr() as *mut _ }).collect();
-        let mut keep: Vec<RawFd> = vec![go_r.as_raw_fd(), err_w.as_raw_fd(), status_w.as_raw_fd()];
+        let mut keep: Vec<RawFd> = vec![go_r.as_raw_fd(), err_w.as_raw_fd(), status_w.as_raw_fd(), netns.as_raw_fd()];
         keep.extend(stdio.child_fds.iter().map(|f| f.as_raw_fd()));
         keep.extend(mounts.fds());
         keep.sort_unstable();
@@ -383,6 +394,7 @@ impl Sandbox {
             status_fd: status_w.as_raw_fd(),
             mounts,
             hostname: CString::new(HOSTNAME).expect("no NUL"),
+            netns_fd: netns.as_raw_fd(),
             stdio: [stdio.child_fds[0].as_raw_fd(), stdio.child_fds[1].as_raw_fd(), stdio.child_fds[2].as_raw_fd()],
             rlimits: rlimit::plan(&spec.limits),
             uid,
@@ -652,7 +664,7 @@ fn open_output(p: &Path, what: &'static str) -> Result<File, Error> {
     Ok(f)
 }
 
-/// Starts the box's init with clone3 in new mount, pid, ipc, uts and network namespaces.
+/// Starts the box's init with clone3 in new mount, pid, ipc and uts namespaces.
 fn clone_box(plan: &ChildPlan) -> Result<(OwnedFd, libc::pid_t), Error> {
     let mut pidfd: libc::c_int = -1;
     // SAFETY: clone_args is plain data; zero is valid for every field.
@@ -661,7 +673,6 @@ fn clone_box(plan: &ChildPlan) -> Result<(OwnedFd, libc::pid_t), Error> {
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWUTS
-        | libc::CLONE_NEWNET
         | libc::CLONE_PIDFD) as u64;
     args.pidfd = &mut pidfd as *mut libc::c_int as u64;
     args.exit_signal = libc::SIGCHLD as u64;

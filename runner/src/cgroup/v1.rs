@@ -91,6 +91,7 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
 /// A new v1 cpuset cgroup starts with empty `cpus` and `mems`: the base copies the root's.
 fn ensure_cpuset_base(h: &Hierarchy, base: &Path) -> Result<()> {
     let root = base.parent().expect("base has a parent");
+    h.mkdir(base)?;
     for f in [CPUSET_CPUS, CPUSET_MEMS] {
         let cur = read_trim(&base.join(f), h.fake).unwrap_or_default();
         if cur.is_empty() {
