@@ -101,6 +101,11 @@ pub struct ChildPlan {
     /// Descriptors that become the program's 0, 1, 2 (all above 2).
     pub stdio: [RawFd; 3],
     pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
+    /// Signals whose disposition is "ignore" in the supervisor: that survives exec (Rust
+    /// ignores SIGPIPE), so the program resets them.
+    pub ignored_signals: Vec<libc::c_int>,
+    /// The program's stack until it execs (it shares init's memory, see `init_main`).
+    pub program_stack: Vec<u8>,
     pub uid: libc::uid_t,
     pub gid: libc::gid_t,
     pub workdir: CString,
@@ -194,14 +199,18 @@ pub unsafe fn init_main(plan: &ChildPlan) -> ! {
     libc::close(plan.go_fd);
     check(e, Step::CgroupNamespace, 0, libc::unshare(libc::CLONE_NEWCGROUP) as libc::c_long);
 
-    // A plain fork by raw syscall: glibc's fork() would run atfork handlers and take locks
-    // that another thread of the supervisor may have held at clone time.
-    let pid = libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize);
+    // The program starts the way posix_spawn does: sharing init's memory on a stack of its own
+    // (prepared by the parent), with init suspended until it execs or exits (CLONE_VFORK), so no
+    // address space is copied. glibc's clone() is a bare wrapper: no atfork handlers, no locks.
+    let stack_top = plan.program_stack.as_ptr().add(plan.program_stack.len()) as usize & !0xf;
+    let pid = libc::clone(
+        program_entry,
+        stack_top as *mut libc::c_void,
+        libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+        plan as *const ChildPlan as *mut libc::c_void,
+    );
     if pid < 0 {
         fail(e, Step::ForkProgram, 0, errno());
-    }
-    if pid == 0 {
-        program_main(plan);
     }
     let program = pid as libc::pid_t;
     // Only the program keeps the failure pipe and stdio open; init keeps the status pipe.
@@ -248,18 +257,22 @@ pub(crate) unsafe fn loopback_up() -> Result<(), i32> {
     }
 }
 
+extern "C" fn program_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the plan init passed to clone(); init is suspended until we exec or exit,
+    // so the plan and everything we touch in its memory stay put.
+    unsafe { program_main(&*(arg as *const ChildPlan)) }
+}
+
 /// The program: drops everything and execs. Never returns.
 unsafe fn program_main(plan: &ChildPlan) -> ! {
     let e = plan.err_fd;
     check(e, Step::Setsid, 0, libc::setsid() as libc::c_long);
-    // Dispositions set to "ignore" survive exec (Rust ignores SIGPIPE); the mask too.
+    // Ignored dispositions and the signal mask survive exec; handlers do not.
     let mut empty: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut empty);
     check(e, Step::Signals, 0, libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) as libc::c_long);
-    for sig in 1..libc::SIGRTMAX() {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            libc::signal(sig, libc::SIG_DFL);
-        }
+    for &sig in &plan.ignored_signals {
+        libc::signal(sig, libc::SIG_DFL);
     }
     for (i, &fd) in plan.stdio.iter().enumerate() {
         check(e, Step::Stdio, i as u32, libc::dup2(fd, i as RawFd) as libc::c_long);

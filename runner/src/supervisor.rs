@@ -1,11 +1,11 @@
 //! The supervisor: prepares a box, starts it, watches its limits, measures it, tears it down.
 //!
 //! The order of a run, written once in [`Sandbox::run_with_cancel`]:
-//! slot → sweep leftovers of the slot → cgroup with limits → stdio → mount plan → child plan →
-//! clone3 (new mount, pid, ipc, uts namespaces; init enters a fresh network namespace made
-//! ahead by the netns factory) → move init into the cgroup while it
-//! builds its mount tree, then send it the go → watch (failure pipe, wall clock, CPU usage, output pumps, cancel) →
-//! reap → measure → kill leftovers → remove the cgroup → report.
+//! slot → sweep leftovers of the slot → stdio → mount plan → child plan → clone3 (new mount,
+//! pid, ipc, uts namespaces; init enters a fresh network namespace made ahead by the netns
+//! factory) → while init builds its mount tree: create the cgroup with its limits and move init
+//! into it → send init the go → watch (failure pipe, wall clock, CPU usage, output pumps,
+//! cancel) → reap → measure → kill leftovers → remove the cgroup → report.
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -228,12 +228,6 @@ impl Sandbox {
         self.hierarchy.sweep(&box_id)?;
         let uid = self.uid_base + slot.index;
         let gid = uid;
-        let cpus = spec.cpus.as_ref().map(|c| c.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
-        let cg = self.hierarchy.create_box(
-            &box_id,
-            &CgroupLimits { memory_bytes: limits.memory_bytes, pids_max: limits.pids + 1, cpus },
-        )?;
-
         let stdio = Stdio::open(spec)?;
         let mounts = mount::plan(
             &self.tree,
@@ -256,11 +250,20 @@ impl Sandbox {
         let clone_time = Instant::now();
         let (pidfd, pid) = clone_box(&plan)?;
         let mut running = RunningBox { pidfd, reaped: false };
-        if let Err(e) = cg.attach(pid) {
+        // The cgroup is made while init builds its mount tree; init waits for the go.
+        let cpus = spec.cpus.as_ref().map(|c| c.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+        let cgroup_limits = CgroupLimits { memory_bytes: limits.memory_bytes, pids_max: limits.pids + 1, cpus };
+        let cg = match self.hierarchy.create_box(&box_id, &cgroup_limits).and_then(|cg| cg.attach(pid).map(|()| cg)) {
+            Ok(cg) => cg,
+            Err(e) => {
+                running.kill_and_reap();
+                return Err(e.into());
+            }
+        };
+        if let Err(e) = write_go(&go_w) {
             running.kill_and_reap();
-            return Err(e.into());
+            return Err(e);
         }
-        write_go(&go_w)?;
         // The child has its copies; ours would hide EOF on the pipes.
         let ChildPlan { mounts, .. } = plan;
         let mount_steps = mounts.into_descriptions();
@@ -397,6 +400,8 @@ impl Sandbox {
             netns_fd: netns.as_raw_fd(),
             stdio: [stdio.child_fds[0].as_raw_fd(), stdio.child_fds[1].as_raw_fd(), stdio.child_fds[2].as_raw_fd()],
             rlimits: rlimit::plan(&spec.limits),
+            ignored_signals: ignored_signals(),
+            program_stack: vec![0u8; PROGRAM_STACK_BYTES],
             uid,
             gid,
             workdir,
@@ -489,6 +494,21 @@ fn exec_paths(spec: &RunSpec) -> (Vec<CString>, String) {
         path.split(':').filter(|d| !d.is_empty()).map(|d| format!("{}/{}", d.trim_end_matches('/'), spec.program)).collect();
     let tried = candidates.join(", ");
     (candidates.iter().map(|c| to_c(c)).collect(), tried)
+}
+
+/// The program's stack between clone and exec: its setup needs a few KiB.
+const PROGRAM_STACK_BYTES: usize = 64 * 1024;
+
+/// Signals this process ignores (their disposition would survive exec into the program).
+fn ignored_signals() -> Vec<libc::c_int> {
+    (1..libc::SIGRTMAX())
+        .filter(|&sig| {
+            // SAFETY: sigaction(2) with a null new action only reads the current one.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            let rc = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+            rc == 0 && old.sa_sigaction == libc::SIG_IGN
+        })
+        .collect()
 }
 
 /// Tells init it is in the box's cgroup and may start the program.
