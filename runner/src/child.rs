@@ -172,6 +172,8 @@ pub unsafe fn init_main(plan: &ChildPlan) -> ! {
     if let Err(err) = close_all_except(&plan.keep_fds) {
         fail(e, Step::CloseFds, 0, err);
     }
+    // Modes of created directories, files and device nodes are exactly the ones asked for.
+    libc::umask(0);
     // From here on init dies with the thread that cloned it; if that thread died before this
     // prctl, the go pipe below reads EOF.
     check(e, Step::ParentDeathSignal, 0, libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) as libc::c_long);
@@ -286,6 +288,7 @@ unsafe fn program_main(plan: &ChildPlan) -> ! {
         check(e, Step::Rlimit, i as u32, libc::setrlimit(*res, lim) as libc::c_long);
     }
     check(e, Step::Chdir, 0, libc::chdir(plan.workdir.as_ptr()) as libc::c_long);
+    libc::umask(0o022);
     for cap in 0..=plan.cap_last {
         check(e, Step::DropCapabilities, cap, libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong) as libc::c_long);
     }

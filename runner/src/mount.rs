@@ -30,7 +30,6 @@ const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const MOUNT_ATTR_NOSUID: u64 = 0x2;
 const MOUNT_ATTR_NODEV: u64 = 0x4;
-const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 
 /// Top-level host directories of the default tree (symlinks are recreated as symlinks).
 const DEFAULT_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
@@ -56,12 +55,17 @@ pub enum MountError {
     Source { src: PathBuf, source: io::Error },
     #[error("path {path:?} contains a NUL byte")]
     Nul { path: PathBuf },
+    #[error("prepare the box's /etc snapshot at {path}: {source}")]
+    Snapshot { path: PathBuf, source: io::Error },
 }
 
 /// What the host offers for the default tree, read once per sandbox.
 #[derive(Clone, Debug)]
 pub struct DefaultTree {
-    entries: Vec<(PathBuf, HostKind)>,
+    /// (destination in the box, source on the host, kind)
+    entries: Vec<(PathBuf, PathBuf, HostKind)>,
+    /// The box's /dev nodes: name and device number, copied from the host's.
+    dev_nodes: Vec<(&'static str, libc::dev_t)>,
 }
 
 #[derive(Clone, Debug)]
@@ -70,36 +74,124 @@ enum HostKind {
     Symlink(PathBuf),
 }
 
+/// The entries of the host's /etc that go into the box.
+fn etc_entries() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = DEFAULT_ETC.iter().map(|e| Path::new("/etc").join(e)).collect();
+    if let Ok(rd) = fs::read_dir("/etc") {
+        let mut extra: Vec<PathBuf> = rd
+            .flatten()
+            .filter(|e| DEFAULT_ETC_PREFIXES.iter().any(|p| e.file_name().to_string_lossy().starts_with(p)))
+            .map(|e| e.path())
+            .collect();
+        extra.sort();
+        paths.extend(extra);
+    }
+    paths.retain(|p| fs::symlink_metadata(p).is_ok());
+    paths
+}
+
 impl DefaultTree {
-    pub fn scan() -> Self {
-        let mut paths: Vec<PathBuf> = DEFAULT_DIRS.iter().map(PathBuf::from).collect();
-        paths.extend(DEFAULT_ETC.iter().map(|e| Path::new("/etc").join(e)));
-        if let Ok(rd) = fs::read_dir("/etc") {
-            let mut extra: Vec<PathBuf> = rd
-                .flatten()
-                .filter(|e| {
-                    let n = e.file_name();
-                    let n = n.to_string_lossy();
-                    DEFAULT_ETC_PREFIXES.iter().any(|p| n.starts_with(p))
-                })
-                .map(|e| e.path())
-                .collect();
-            extra.sort();
-            paths.extend(extra);
-        }
-        let entries = paths
-            .into_iter()
-            .filter_map(|p| {
-                let meta = fs::symlink_metadata(&p).ok()?;
-                if meta.file_type().is_symlink() {
-                    let target = fs::read_link(&p).ok()?;
-                    Some((p, HostKind::Symlink(target)))
-                } else {
-                    Some((p, HostKind::Bind { is_dir: meta.is_dir() }))
+    /// Reads the host's tree and prepares the box's /etc as a snapshot under
+    /// `<state_dir>/etc/<fingerprint>`: one bind mount per run instead of one per file.
+    pub fn scan(state_dir: &Path) -> Result<Self, MountError> {
+        let mut entries = Vec::new();
+        for d in DEFAULT_DIRS {
+            let p = PathBuf::from(d);
+            let Ok(meta) = fs::symlink_metadata(&p) else { continue };
+            let kind = if meta.file_type().is_symlink() {
+                match fs::read_link(&p) {
+                    Ok(t) => HostKind::Symlink(t),
+                    Err(_) => continue,
                 }
+            } else {
+                HostKind::Bind { is_dir: meta.is_dir() }
+            };
+            entries.push((p.clone(), p, kind));
+        }
+        let etc = etc_snapshot::prepare(&state_dir.join("etc"), &etc_entries())?;
+        entries.push((PathBuf::from("/etc"), etc, HostKind::Bind { is_dir: true }));
+        let dev_nodes = DEV_NODES
+            .iter()
+            .filter_map(|n| {
+                use std::os::unix::fs::{FileTypeExt, MetadataExt};
+                let m = fs::metadata(Path::new("/dev").join(n)).ok()?;
+                m.file_type().is_char_device().then_some((*n, m.rdev()))
             })
             .collect();
-        DefaultTree { entries }
+        Ok(DefaultTree { entries, dev_nodes })
+    }
+}
+
+/// The box's /etc: a copy of the chosen host entries, made once per change of the host's files.
+mod etc_snapshot {
+    use std::collections::hash_map::DefaultHasher;
+    use std::fs;
+    use std::hash::{Hash, Hasher};
+    use std::io;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::path::{Path, PathBuf};
+
+    use super::MountError;
+
+    fn err(path: &Path) -> impl FnOnce(io::Error) -> MountError + '_ {
+        move |source| MountError::Snapshot { path: path.to_owned(), source }
+    }
+
+    /// Hashes names, types, sizes, modes, times and link targets of everything under `paths`.
+    fn fingerprint(paths: &[PathBuf], h: &mut DefaultHasher) {
+        for p in paths {
+            let Ok(m) = fs::symlink_metadata(p) else { continue };
+            (p, m.mode(), m.size(), m.mtime(), m.mtime_nsec(), m.ino()).hash(h);
+            if m.file_type().is_symlink() {
+                fs::read_link(p).ok().hash(h);
+            } else if m.is_dir() {
+                let mut kids: Vec<PathBuf> = fs::read_dir(p).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+                kids.sort();
+                fingerprint(&kids, h);
+            }
+        }
+    }
+
+    fn copy(src: &Path, dest: &Path) -> Result<(), MountError> {
+        let m = fs::symlink_metadata(src).map_err(err(src))?;
+        if m.file_type().is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(src).map_err(err(src))?, dest).map_err(err(dest))?;
+        } else if m.is_dir() {
+            fs::create_dir(dest).map_err(err(dest))?;
+            for e in fs::read_dir(src).map_err(err(src))?.flatten() {
+                copy(&e.path(), &dest.join(e.file_name()))?;
+            }
+            fs::set_permissions(dest, fs::Permissions::from_mode(m.mode() & 0o7777)).map_err(err(dest))?;
+        } else if m.is_file() {
+            fs::copy(src, dest).map_err(err(src))?;
+        }
+        Ok(())
+    }
+
+    /// Returns the snapshot directory for the current contents of `paths`, making it if needed.
+    pub fn prepare(root: &Path, paths: &[PathBuf]) -> Result<PathBuf, MountError> {
+        let mut h = DefaultHasher::new();
+        fingerprint(paths, &mut h);
+        let dir = root.join(format!("{:016x}", h.finish()));
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+        fs::create_dir_all(root).map_err(err(root))?;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let tmp = root.join(format!(".build-{}-{nanos}", std::process::id()));
+        fs::create_dir(&tmp).map_err(err(&tmp))?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(err(&tmp))?;
+        let built = paths.iter().try_for_each(|p| copy(p, &tmp.join(p.file_name().unwrap_or_default())));
+        let res = built.and_then(|()| match fs::rename(&tmp, &dir) {
+            Ok(()) => Ok(()),
+            // Another process made the same snapshot first.
+            Err(_) if dir.is_dir() => Ok(()),
+            Err(e) => Err(err(&dir)(e)),
+        });
+        if res.is_err() || tmp.exists() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        res.map(|()| dir)
     }
 }
 
@@ -113,11 +205,14 @@ pub(crate) enum Op {
     /// An empty file to bind a file onto.
     Mkfile { path: CString },
     Symlink { target: CString, path: CString },
+    /// A character device node (in /dev's tmpfs).
+    Mknod { path: CString, dev: libc::dev_t },
     /// Attach a detached mount tree prepared by the parent.
     Attach { tree: OwnedFd, target: CString },
     Proc { target: CString },
-    /// Make the mount at `target` read-only (the mount, not the filesystem).
-    ReadOnly { target: CString },
+    /// Make the mount at `target` read-only (the mount, not the filesystem), with `flags`
+    /// (nosuid, nodev, noexec) as the mount's only other flags.
+    ReadOnly { target: CString, flags: libc::c_ulong },
     /// `pivot_root` into `new_root`, detach the old root, `chdir("/")`.
     PivotRoot { new_root: CString },
 }
@@ -289,15 +384,16 @@ impl Builder {
         Ok(())
     }
 
-    fn read_only(&mut self, dest: &Path) -> Result<(), MountError> {
+    fn read_only(&mut self, dest: &Path, flags: libc::c_ulong) -> Result<(), MountError> {
         let target = self.in_root(dest);
-        self.plan.push(Op::ReadOnly { target: cstring(&target)? }, format!("make {} read-only", dest.display()));
+        self.plan.push(Op::ReadOnly { target: cstring(&target)?, flags }, format!("make {} read-only", dest.display()));
         Ok(())
     }
 }
 
 /// What goes where in the new root, before it becomes steps.
 enum Entry<'a> {
+    /// Host source and kind.
     Host(&'a Path, &'a HostKind),
     User(&'a BindMount),
     Tmp,
@@ -327,9 +423,9 @@ pub fn plan(tree: &DefaultTree, s: &TreeSettings) -> Result<MountPlan, MountErro
         user.push((dest, m));
     }
     let taken = |p: &Path| user.iter().any(|(d, _)| d == p);
-    for (p, kind) in &tree.entries {
-        if !taken(p) {
-            entries.push((p.clone(), Entry::Host(p, kind)));
+    for (dest, src, kind) in &tree.entries {
+        if !taken(dest) {
+            entries.push((dest.clone(), Entry::Host(src, kind)));
         }
     }
     if !taken(Path::new("/tmp")) {
@@ -374,19 +470,20 @@ pub fn plan(tree: &DefaultTree, s: &TreeSettings) -> Result<MountPlan, MountErro
     let proc_target = b.in_root(Path::new("/proc"));
     b.plan.push(Op::Proc { target: cstring(&proc_target)? }, "mount /proc".into());
 
-    // A minimal /dev.
+    // A minimal /dev: a tmpfs with the few character devices a program needs (made with mknod,
+    // the host's device numbers), then read-only. No block devices, no /dev/mem, no kmsg.
     let dev = Path::new("/dev");
     b.tmpfs(dev, libc::MS_NOSUID | libc::MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755")?;
-    for n in DEV_NODES {
-        let host = dev.join(n);
-        b.bind(&host, &host, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, Some(false))?;
+    for (n, rdev) in &tree.dev_nodes {
+        let path = b.in_root(&dev.join(n));
+        b.plan.push(Op::Mknod { path: cstring(&path)?, dev: *rdev }, format!("create /dev/{n}"));
     }
     for (n, t) in DEV_LINKS {
         b.symlink(Path::new(t), &dev.join(n))?;
     }
-    b.read_only(dev)?;
+    b.read_only(dev, libc::MS_NOSUID | libc::MS_NOEXEC)?;
 
-    b.read_only(Path::new("/"))?;
+    b.read_only(Path::new("/"), libc::MS_NOSUID | libc::MS_NODEV)?;
     b.plan.push(Op::PivotRoot { new_root: cstring(Path::new(NEW_ROOT))? }, "pivot_root into the new root".into());
     Ok(b.plan)
 }
@@ -420,6 +517,8 @@ pub(crate) fn apply(op: &Op) -> Result<(), i32> {
                 }
             }
             Op::Symlink { target, path } => libc::symlink(target.as_ptr(), path.as_ptr()),
+            // The child runs with umask 0, so the mode is exactly this.
+            Op::Mknod { path, dev } => libc::mknod(path.as_ptr(), libc::S_IFCHR | 0o666, *dev),
             Op::Attach { tree, target } => libc::syscall(
                 libc::SYS_move_mount,
                 tree.as_raw_fd(),
@@ -435,11 +534,11 @@ pub(crate) fn apply(op: &Op) -> Result<(), i32> {
                 libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
                 std::ptr::null(),
             ),
-            Op::ReadOnly { target } => libc::mount(
+            Op::ReadOnly { target, flags } => libc::mount(
                 null,
                 target.as_ptr(),
                 null,
-                libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+                libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | *flags,
                 std::ptr::null(),
             ),
             Op::PivotRoot { new_root } => {
@@ -482,9 +581,31 @@ mod tests {
     }
 
     #[test]
-    fn default_tree_leaves_out_shadow() {
-        let t = DefaultTree::scan();
-        assert!(t.entries.iter().all(|(p, _)| p != Path::new("/etc/shadow")));
-        assert!(t.entries.iter().any(|(p, _)| p == Path::new("/usr")));
+    fn etc_snapshot_copies_the_chosen_entries_only_and_is_reused() {
+        let state = tempfile::tempdir().unwrap();
+        let t = DefaultTree::scan(state.path()).unwrap();
+        let (_, etc, _) = t.entries.iter().find(|(d, _, _)| d == Path::new("/etc")).unwrap();
+        assert!(etc.starts_with(state.path()));
+        assert!(etc.join("ld.so.cache").is_file());
+        assert!(!etc.join("shadow").exists());
+        assert!(!etc.join("gshadow").exists());
+        let again = DefaultTree::scan(state.path()).unwrap();
+        assert!(again.entries.iter().any(|(d, s, _)| d == Path::new("/etc") && s == etc), "same snapshot reused");
+        assert!(t.entries.iter().any(|(d, _, _)| d == Path::new("/usr")));
+        assert!(t.dev_nodes.iter().any(|(n, _)| *n == "null"));
+    }
+
+    #[test]
+    fn etc_snapshot_changes_when_a_file_changes() {
+        let src = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let f = src.path().join("passwd");
+        fs::write(&f, "a\n").unwrap();
+        let one = etc_snapshot::prepare(root.path(), &[f.clone()]).unwrap();
+        assert_eq!(fs::read_to_string(one.join("passwd")).unwrap(), "a\n");
+        fs::write(&f, "bb\n").unwrap();
+        let two = etc_snapshot::prepare(root.path(), &[f]).unwrap();
+        assert_ne!(one, two);
+        assert_eq!(fs::read_to_string(two.join("passwd")).unwrap(), "bb\n");
     }
 }

@@ -161,7 +161,7 @@ impl Sandbox {
             slots,
             uid_base: config.uid_base,
             seccomp: seccomp::build()?,
-            tree: DefaultTree::scan(),
+            tree: DefaultTree::scan(&config.state_dir)?,
             cap_last,
             online_cpus,
             netns,
