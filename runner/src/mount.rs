@@ -137,7 +137,10 @@ mod etc_snapshot {
         move |source| MountError::Snapshot { path: path.to_owned(), source }
     }
 
-    /// Hashes names, types, sizes, modes, times and link targets of everything under `paths`.
+    /// Hashes names, types, sizes, modes and times of everything under `paths`. Symlinks inside
+    /// directories are not read one by one: a symlink cannot be changed in place, so adding,
+    /// replacing or removing one changes its directory's mtime, which is hashed (this keeps the
+    /// hundreds of links of /etc/alternatives out of the per-start cost).
     fn fingerprint(paths: &[PathBuf], h: &mut DefaultHasher) {
         for p in paths {
             let Ok(m) = fs::symlink_metadata(p) else { continue };
@@ -145,7 +148,16 @@ mod etc_snapshot {
             if m.file_type().is_symlink() {
                 fs::read_link(p).ok().hash(h);
             } else if m.is_dir() {
-                let mut kids: Vec<PathBuf> = fs::read_dir(p).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+                let mut kids: Vec<PathBuf> = Vec::new();
+                let mut links: Vec<std::ffi::OsString> = Vec::new();
+                for e in fs::read_dir(p).into_iter().flatten().flatten() {
+                    match e.file_type() {
+                        Ok(t) if t.is_symlink() => links.push(e.file_name()),
+                        _ => kids.push(e.path()),
+                    }
+                }
+                links.sort();
+                links.hash(h);
                 kids.sort();
                 fingerprint(&kids, h);
             }

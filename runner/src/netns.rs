@@ -35,23 +35,33 @@ pub struct NetnsPool {
 
 impl NetnsPool {
     /// Starts the factory thread; the first namespace is being made when this returns.
-    pub fn start() -> io::Result<Self> {
+    /// With `limit`, the factory stops after that many (a process that will run one box
+    /// should not pay for namespaces it never uses).
+    pub fn start(limit: Option<usize>) -> io::Result<Self> {
         let (tx, rx) = sync_channel(READY);
-        std::thread::Builder::new().name("judge-netns".into()).spawn(move || loop {
-            let ns = make();
-            let failed = ns.is_err();
-            // The receiver is gone when the sandbox is dropped: stop then.
-            if tx.send(ns).is_err() || failed {
-                return;
+        std::thread::Builder::new().name("judge-netns".into()).spawn(move || {
+            let mut made = 0usize;
+            while limit.is_none_or(|l| made < l) {
+                let ns = make();
+                made += 1;
+                let failed = ns.is_err();
+                // The receiver is gone when the sandbox is dropped: stop then.
+                if tx.send(ns).is_err() || failed {
+                    return;
+                }
             }
         })?;
         Ok(NetnsPool { rx: Mutex::new(rx) })
     }
 
-    /// A fresh namespace, waiting for the factory if none is ready.
+    /// A fresh namespace, waiting for the factory if none is ready; made here if the factory
+    /// has stopped (its limit was reached).
     pub fn take(&self) -> Result<OwnedFd, NetnsError> {
         let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner());
-        rx.recv().map_err(|_| NetnsError::Gone)?
+        match rx.recv() {
+            Ok(ns) => ns,
+            Err(_) => std::thread::scope(|s| s.spawn(make).join()).unwrap_or(Err(NetnsError::Gone)),
+        }
     }
 }
 

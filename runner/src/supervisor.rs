@@ -84,11 +84,20 @@ pub struct SandboxConfig {
     pub slots: u32,
     /// `None`: detect from /proc/self/mountinfo.
     pub hierarchy: Option<Hierarchy>,
+    /// How many runs this sandbox will do, when known (the CLI: 1). Resources made ahead of
+    /// demand (network namespaces) stop there; more runs still work, they just wait for them.
+    pub runs_hint: Option<usize>,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { state_dir: PathBuf::from(STATE_DIR), uid_base: UID_BASE, slots: SLOTS, hierarchy: None }
+        SandboxConfig {
+            state_dir: PathBuf::from(STATE_DIR),
+            uid_base: UID_BASE,
+            slots: SLOTS,
+            hierarchy: None,
+            runs_hint: None,
+        }
     }
 }
 
@@ -144,7 +153,7 @@ impl Sandbox {
         }
         ensure_std_fds_open()?;
         // Started first: the first namespace is made while the rest is set up.
-        let netns = NetnsPool::start().map_err(os("start the network namespace factory thread"))?;
+        let netns = NetnsPool::start(config.runs_hint).map_err(os("start the network namespace factory thread"))?;
         let hierarchy = match config.hierarchy {
             Some(h) => h,
             None => Hierarchy::detect()?,
@@ -279,6 +288,9 @@ impl Sandbox {
             err_r,
             failure: Vec::with_capacity(FAILURE_LEN),
             pumps,
+            status_r: File::from(status_r),
+            status_open: true,
+            wait_status: None,
             cancel,
             clone_time,
             exec_time: None,
@@ -287,15 +299,12 @@ impl Sandbox {
         };
         let outcome = w.watch();
         let failure = std::mem::take(&mut w.failure);
-        let Watch { mut running, pumps, exec_time, end_time, kill_reason, .. } = w;
+        let Watch { mut running, pumps, exec_time, end_time, kill_reason, wait_status, .. } = w;
         running.kill_and_reap();
         outcome?;
         if failure.len() >= FAILURE_LEN {
             return Err(failure_error(spec, &failure, &tried, &mount_steps));
         }
-        let mut status_buf = Vec::new();
-        File::from(status_r).read_to_end(&mut status_buf).map_err(os("read the box's status pipe"))?;
-        let wait_status = (status_buf.len() == 4).then(|| i32::from_ne_bytes(status_buf[..4].try_into().unwrap()));
 
         let exec_time = exec_time.unwrap_or(clone_time);
         let wall = end_time.unwrap_or_else(Instant::now).saturating_duration_since(exec_time);
@@ -775,8 +784,13 @@ struct Watch<'a> {
     failure: Vec<u8>,
     pumps: Vec<Pump>,
     cancel: Option<&'a CancelToken>,
+    /// Init writes the program's wait status here the moment the program is reaped.
+    status_r: File,
+    status_open: bool,
+    wait_status: Option<i32>,
     clone_time: Instant,
     exec_time: Option<Instant>,
+    /// When the program ended (its status arrived), or when init did if it never came.
     end_time: Option<Instant>,
     kill_reason: Option<KillReason>,
 }
@@ -805,13 +819,13 @@ impl Watch<'_> {
             // Deadlines: setup before exec; wall and CPU after.
             let mut timeout = match self.exec_time {
                 None => (self.clone_time + SETUP_TIMEOUT).saturating_duration_since(now),
-                Some(t) if self.kill_reason.is_none() => {
+                Some(t) if self.kill_reason.is_none() && self.wait_status.is_none() => {
                     let wall_left = (t + limits.wall_time).saturating_duration_since(now);
                     wall_left.min(next_cpu_check.saturating_duration_since(now))
                 }
                 Some(_) => Duration::from_millis(100),
             };
-            if self.exec_time.is_some() && self.kill_reason.is_none() {
+            if self.exec_time.is_some() && self.kill_reason.is_none() && self.wait_status.is_none() {
                 if now >= next_cpu_check {
                     let used = self.cg.cpu_usage_ns()?;
                     if used >= cpu_limit_ns {
@@ -839,6 +853,7 @@ impl Watch<'_> {
             fds.push(pfd(self.running.pidfd.as_raw_fd()));
             fds.push(pfd(if err_open { self.err_r.as_raw_fd() } else { -1 }));
             fds.push(pfd(self.cancel.map(|c| c.fd()).unwrap_or(-1)));
+            fds.push(pfd(if self.status_open { self.status_r.as_raw_fd() } else { -1 }));
             for p in &self.pumps {
                 fds.push(pfd(if p.open { p.read.as_raw_fd() } else { -1 }));
             }
@@ -863,8 +878,11 @@ impl Watch<'_> {
                     return Ok(());
                 }
             }
+            if fds[3].revents != 0 {
+                self.read_status()?;
+            }
             for i in 0..self.pumps.len() {
-                if fds[3 + i].revents != 0 {
+                if fds[4 + i].revents != 0 {
                     self.pump(i, &mut buf)?;
                 }
             }
@@ -873,8 +891,11 @@ impl Watch<'_> {
                 return Err(Error::Cancelled);
             }
             if fds[0].revents != 0 {
-                self.end_time = Some(Instant::now());
+                self.end_time.get_or_insert_with(Instant::now);
                 self.running.reap();
+                while self.status_open {
+                    self.read_status()?;
+                }
                 // Every writer is dead now: drain what is left.
                 if err_open {
                     while self.read_failure()? {}
@@ -890,6 +911,23 @@ impl Watch<'_> {
                 return Ok(());
             }
         }
+    }
+
+    /// Reads the program's wait status (4 bytes, once) or EOF from the status pipe.
+    fn read_status(&mut self) -> Result<(), Error> {
+        let mut b = [0u8; 4];
+        match self.status_r.read(&mut b) {
+            Ok(4) => {
+                self.wait_status = Some(i32::from_ne_bytes(b));
+                self.end_time = Some(Instant::now());
+            }
+            Ok(0) => self.status_open = false,
+            // A partial status cannot happen for a 4-byte write to a pipe.
+            Ok(_) => self.status_open = false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::Os { op: "read the box's status pipe", source: e }),
+        }
+        Ok(())
     }
 
     /// Reads from the failure pipe; returns whether it is still open.

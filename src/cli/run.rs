@@ -135,7 +135,8 @@ pub fn main(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(m) => return fail(m, &args.report),
     };
-    let sandbox = match Sandbox::with_defaults() {
+    let config = runner::SandboxConfig { runs_hint: Some(1), ..Default::default() };
+    let sandbox = match Sandbox::new(config) {
         Ok(s) => s,
         Err(e) => return fail(e.to_string(), &args.report),
     };
