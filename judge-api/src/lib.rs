@@ -1,1 +1,9 @@
+//! The judge layer: problem packages (ICPC/Kattis format, `legacy` and `2025-09`), languages,
+//! output checking, verdicts and scores. Every untrusted program — submissions, compilers,
+//! validators, checkers — runs through the `runner` sandbox.
 #![forbid(unsafe_code)]
+
+pub mod checker;
+pub mod language;
+pub mod problem;
+pub mod verdict;

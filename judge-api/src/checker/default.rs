@@ -1,0 +1,1 @@
+//! The default output validator (2025-09 semantics), streaming.

@@ -1,0 +1,2 @@
+//! Output checking: the default output validator, custom validators, testlib checkers.
+pub mod default;

@@ -1,0 +1,1 @@
+//! Problem packages in the ICPC/Kattis format.
