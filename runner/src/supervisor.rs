@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,7 +56,7 @@ pub enum Error {
     Spec(String),
     #[error("open {what} {path}: {source}")]
     Stdio { what: &'static str, path: PathBuf, source: io::Error },
-    #[error("{what} {path} is not a regular file (a FIFO, device or directory); refusing to use it")]
+    #[error("{what} {path} is not a regular file (a FIFO, socket, directory or device); refusing to use it")]
     NotRegular { what: &'static str, path: PathBuf },
     #[error("{op}: {source}")]
     Os { op: &'static str, source: io::Error },
@@ -630,9 +630,7 @@ impl Stdio {
         let mut pumps = Vec::new();
         child_fds.push(match &spec.stdin {
             Input::Null => null()?,
-            Input::File(p) => File::open(p)
-                .map(OwnedFd::from)
-                .map_err(|source| Error::Stdio { what: "stdin file", path: p.clone(), source })?,
+            Input::File(p) => OwnedFd::from(open_input(p)?),
             Input::Fd(fd) => dup_high(*fd, "stdin")?,
         });
         for (stream, out, what) in [(1u8, &spec.stdout, "stdout file"), (2u8, &spec.stderr, "stderr file")] {
@@ -640,8 +638,9 @@ impl Stdio {
                 Output::Null => null()?,
                 Output::Fd(fd) => dup_high(*fd, what)?,
                 Output::File(p) => {
-                    if let Some((_, f, _)) = files.iter().find(|(_, _, q)| q == p) {
-                        // stdout and stderr to the same file share one offset.
+                    let id = std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+                    if let Some((_, f, _)) = files.iter().find(|(_, f, _)| id.is_some() && file_id(f) == id) {
+                        // stdout and stderr to the same file (however spelled) share one offset.
                         f.try_clone().map(OwnedFd::from).map_err(os("duplicate an output file"))?
                     } else {
                         let f = open_output(p, what)?;
@@ -669,6 +668,36 @@ impl Stdio {
     }
 }
 
+/// (device, inode) of an open file.
+fn file_id(f: &File) -> Option<(u64, u64)> {
+    f.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Opens a stdin file without blocking on a FIFO (which would hang the run before any limit
+/// is armed): only regular files and character devices are accepted.
+fn open_input(p: &Path) -> Result<File, Error> {
+    let what = "stdin file";
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(p)
+        .map_err(|source| Error::Stdio { what, path: p.to_owned(), source })?;
+    let meta = f.metadata().map_err(|source| Error::Stdio { what, path: p.to_owned(), source })?;
+    if !(meta.is_file() || meta.file_type().is_char_device()) {
+        return Err(Error::NotRegular { what, path: p.to_owned() });
+    }
+    clear_nonblock(&f);
+    Ok(f)
+}
+
+fn clear_nonblock(f: &File) {
+    // SAFETY: fcntl on our own descriptor.
+    unsafe {
+        let fl = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(f.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
+    }
+}
+
 /// Opens an output file without following a symlink and without blocking on a FIFO, and
 /// refuses anything but a regular file.
 fn open_output(p: &Path, what: &'static str) -> Result<File, Error> {
@@ -685,11 +714,7 @@ fn open_output(p: &Path, what: &'static str) -> Result<File, Error> {
         return Err(Error::NotRegular { what, path: p.to_owned() });
     }
     f.set_len(0).map_err(|source| Error::Stdio { what, path: p.to_owned(), source })?;
-    // SAFETY: fcntl on our own descriptor: clear O_NONBLOCK for the program.
-    unsafe {
-        let fl = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(f.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
-    }
+    clear_nonblock(&f);
     Ok(f)
 }
 
