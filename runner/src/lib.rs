@@ -24,5 +24,5 @@ pub mod spec;
 mod supervisor;
 
 pub use report::{Report, ReportLimits, Status};
-pub use spec::{BindMount, Input, Limits, Output, RunSpec};
+pub use spec::{BindMount, HandedFd, Input, Limits, Output, RunSpec};
 pub use supervisor::{signal_name, CancelToken, Error, Sandbox, SandboxConfig, HOSTNAME, SLOTS, STATE_DIR, UID_BASE};

@@ -1,7 +1,8 @@
 //! What to run and under which limits: the input of [`crate::Sandbox::run`].
 
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Default CPU time limit (all processes and threads of the box together).
@@ -60,6 +61,30 @@ pub struct BindMount {
     pub writable: bool,
 }
 
+/// A descriptor handed over to one run: the supervisor takes it out when it starts the box and
+/// closes it once the box has its copy, so the caller holds no end of a pipe that must see EOF
+/// (interactive problems: each box's ends of the pipes between them). Taking it twice is an
+/// error.
+#[derive(Clone, Debug)]
+pub struct HandedFd(Arc<Mutex<Option<OwnedFd>>>);
+
+impl HandedFd {
+    pub fn new(fd: OwnedFd) -> Self {
+        HandedFd(Arc::new(Mutex::new(Some(fd))))
+    }
+
+    /// Takes the descriptor out (None if it was taken already).
+    pub fn take(&self) -> Option<OwnedFd> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+impl PartialEq for HandedFd {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// Where the program's stdin comes from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Input {
@@ -70,6 +95,8 @@ pub enum Input {
     File(PathBuf),
     /// A descriptor of the calling process (e.g. a pipe end); it is duplicated, not consumed.
     Fd(RawFd),
+    /// A descriptor handed over to the run (consumed).
+    Handed(HandedFd),
 }
 
 /// Where the program's stdout or stderr goes.
@@ -84,6 +111,8 @@ pub enum Output {
     /// A descriptor of the calling process that the box writes to directly (e.g. a pipe to
     /// another box). The output limit is not enforced on it: use `Pump` for untrusted sinks.
     Fd(RawFd),
+    /// A descriptor handed over to the run (consumed); like `Fd`, not limited by the supervisor.
+    Handed(HandedFd),
     /// A descriptor of the calling process that the supervisor copies the output to, counting
     /// bytes: the run ends with `output_limit` when the box writes more than the limit.
     Pump(RawFd),

@@ -632,11 +632,13 @@ impl Stdio {
             Input::Null => null()?,
             Input::File(p) => OwnedFd::from(open_input(p)?),
             Input::Fd(fd) => dup_high(*fd, "stdin")?,
+            Input::Handed(h) => take_handed(h, "stdin")?,
         });
         for (stream, out, what) in [(1u8, &spec.stdout, "stdout file"), (2u8, &spec.stderr, "stderr file")] {
             child_fds.push(match out {
                 Output::Null => null()?,
                 Output::Fd(fd) => dup_high(*fd, what)?,
+                Output::Handed(h) => take_handed(h, what)?,
                 Output::File(p) => {
                     let id = std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
                     if let Some((_, f, _)) = files.iter().find(|(_, f, _)| id.is_some() && file_id(f) == id) {
@@ -666,6 +668,15 @@ impl Stdio {
         }
         Ok(Stdio { child_fds, files: files.into_iter().map(|(s, f, _)| (s, f)).collect(), pumps })
     }
+}
+
+/// Takes a handed-over descriptor, moved above 2 (the child dup2s onto 0-2).
+fn take_handed(h: &crate::spec::HandedFd, what: &'static str) -> Result<OwnedFd, Error> {
+    let fd = h.take().ok_or_else(|| Error::Spec(format!("the {what} descriptor handed to this run was already used")))?;
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    dup_high(fd.as_raw_fd(), what)
 }
 
 /// (device, inode) of an open file.
