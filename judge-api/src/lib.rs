@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checker;
+pub mod judge;
 pub mod language;
 pub mod problem;
 pub mod verdict;

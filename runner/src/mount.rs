@@ -1,12 +1,26 @@
 //! The box's mount tree. The parent builds a [`MountPlan`]: every path as a `CString` and every
-//! bind source as a detached mount tree (`open_tree` + `mount_setattr`, so read-only and
-//! `nosuid`/`nodev` hold recursively before the tree is ever attached). The child, in its new
-//! mount namespace, runs the plan's steps without allocating:
+//! bind source as a detached mount tree (`open_tree` + `mount_setattr`, so read-only,
+//! `nosuid`/`nodev` and private propagation hold recursively before the tree is ever attached).
+//! The child runs the plan's steps without allocating.
+//!
+//! The whole tree, in a new mount namespace (a copy of the host's):
 //!
 //! 1. make `/` private (nothing propagates back to the host);
 //! 2. mount a small tmpfs at [`NEW_ROOT`] (of the box's namespace only) as the new `/`;
 //! 3. create mount points and attach the trees, mount `/proc`, `/dev`, `/tmp`, the workdir;
 //! 4. make the new root and `/dev` read-only, `pivot_root` into it and detach the old root.
+//!
+//! That is the same for every box but `/proc`, `/tmp`, the workdir and the caller's mounts, so
+//! a sandbox builds the rest once, as a [`Template`]: a mount namespace of its own whose root is
+//! the read-only default tree (steps 1, 2, 4 and the default part of 3, with empty mount points
+//! for the per-box mounts). A box's init then enters the template and takes a private copy of
+//! it (`setns` + `unshare`: a copy of a dozen mounts instead of the host's, no pivot, no detach
+//! of the host's mounts), and mounts only its own `/proc`, `/tmp`, workdir and the caller's
+//! binds on top. The copies share the template's read-only mounts and nothing writable: the
+//! template's root, `/dev`, `/usr`, `/etc` are read-only mounts in every copy, and whatever
+//! would have to be created in the template's root itself (a mount point for a destination that
+//! does not exist there, a mount that replaces a default one, anything under `/dev` or
+//! `/proc`) makes that run build its whole tree the first way instead.
 //!
 //! Needs Linux 5.12+ (`mount_setattr`).
 
@@ -57,6 +71,8 @@ pub enum MountError {
     Nul { path: PathBuf },
     #[error("prepare the box's /etc snapshot at {path}: {source}")]
     Snapshot { path: PathBuf, source: io::Error },
+    #[error("build the template mount tree: {step}: {source}")]
+    Template { step: String, source: io::Error },
 }
 
 /// What the host offers for the default tree, read once per sandbox.
@@ -219,27 +235,38 @@ pub(crate) enum Op {
     Symlink { target: CString, path: CString },
     /// A character device node (in /dev's tmpfs).
     Mknod { path: CString, dev: libc::dev_t },
-    /// Attach a detached mount tree prepared by the parent.
-    Attach { tree: OwnedFd, target: CString },
+    /// Attach a detached mount tree prepared by the parent (the descriptor is the parent's,
+    /// inherited by the child; see [`MountPlan::trees`]).
+    Attach { tree: RawFd, target: CString },
     Proc { target: CString },
     /// Make the mount at `target` read-only (the mount, not the filesystem), with `flags`
     /// (nosuid, nodev, noexec) as the mount's only other flags.
     ReadOnly { target: CString, flags: libc::c_ulong },
     /// `pivot_root` into `new_root`, detach the old root, `chdir("/")`.
     PivotRoot { new_root: CString },
+    /// Enter the template's mount namespace and take a private copy of it (see [`Template`]).
+    EnterTemplate { ns: RawFd },
 }
 
-/// The prepared mount steps and, for error messages, what each one does.
+/// The prepared mount steps, what each one does (for error messages) and the detached trees
+/// they attach.
 #[derive(Debug, Default)]
 pub struct MountPlan {
     pub(crate) ops: Vec<Op>,
     descriptions: Vec<String>,
+    /// The trees of the `Attach` steps. The child inherits the descriptors at clone; the parent
+    /// closes these once the child has them.
+    trees: Vec<OwnedFd>,
+    /// Whether the steps start from the template (a namespace the child enters) rather than
+    /// from a new copy of the host's mount namespace, made at clone.
+    on_template: bool,
 }
 
 impl MountPlan {
-    /// What each step does, for error messages; closes the prepared trees.
-    pub fn into_descriptions(self) -> Vec<String> {
-        self.descriptions
+    /// Splits the plan: the steps for the child, the descriptions for error messages, and the
+    /// tree descriptors (to close once the child has its copies).
+    pub(crate) fn split(self) -> (Vec<Op>, Vec<String>, Vec<OwnedFd>) {
+        (self.ops, self.descriptions, self.trees)
     }
 
     fn push(&mut self, op: Op, description: String) {
@@ -249,13 +276,17 @@ impl MountPlan {
 
     /// Descriptors the child must keep open until it has run the plan.
     pub(crate) fn fds(&self) -> Vec<RawFd> {
-        self.ops
-            .iter()
-            .filter_map(|op| match op {
-                Op::Attach { tree, .. } => Some(tree.as_raw_fd()),
-                _ => None,
-            })
-            .collect()
+        let template = self.ops.iter().filter_map(|op| match op {
+            Op::EnterTemplate { ns } => Some(*ns),
+            _ => None,
+        });
+        self.trees.iter().map(|t| t.as_raw_fd()).chain(template).collect()
+    }
+
+    /// Whether the child needs a new mount namespace (a copy of the host's) at clone: not when
+    /// the plan starts from the template.
+    pub(crate) fn needs_new_namespace(&self) -> bool {
+        !self.on_template
     }
 }
 
@@ -267,6 +298,13 @@ pub struct TreeSettings<'a> {
     pub workdir_bytes: u64,
     pub workdir: &'a Path,
     pub mounts: &'a [BindMount],
+}
+
+impl TreeSettings<'_> {
+    /// For the default entries, which use none of the settings.
+    fn none() -> TreeSettings<'static> {
+        TreeSettings { uid: 0, gid: 0, tmp_bytes: 0, workdir_bytes: 0, workdir: Path::new("/"), mounts: &[] }
+    }
 }
 
 fn cstring(p: &Path) -> Result<CString, MountError> {
@@ -310,7 +348,9 @@ fn detached_tree(src: &Path, attrs: u64) -> Result<OwnedFd, MountError> {
     }
     // SAFETY: the kernel just returned this descriptor and nothing else owns it.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    let attr = libc::mount_attr { attr_set: attrs, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    // Private: a clone of a shared host mount would stay in the host's peer group, and mounts
+    // made on it in a box (a bind under /usr) would propagate to the host.
+    let attr = libc::mount_attr { attr_set: attrs, attr_clr: 0, propagation: libc::MS_PRIVATE, userns_fd: 0 };
     // SAFETY: mount_setattr(2) on our descriptor with an empty path and a correctly sized struct.
     let rc = unsafe {
         libc::syscall(
@@ -335,6 +375,12 @@ struct Builder {
 }
 
 impl Builder {
+    fn new(root: &str) -> Self {
+        let mut made = BTreeSet::new();
+        made.insert(PathBuf::from("/"));
+        Builder { plan: MountPlan::default(), root: PathBuf::from(root), made }
+    }
+
     fn in_root(&self, dest: &Path) -> PathBuf {
         self.root.join(dest.strip_prefix("/").unwrap_or(dest))
     }
@@ -370,9 +416,10 @@ impl Builder {
         }
         let ro = if attrs & MOUNT_ATTR_RDONLY != 0 { "read-only" } else { "read-write" };
         self.plan.push(
-            Op::Attach { tree, target: cstring(&target)? },
+            Op::Attach { tree: tree.as_raw_fd(), target: cstring(&target)? },
             format!("bind {} on {} ({ro})", src.display(), dest.display()),
         );
+        self.plan.trees.push(tree);
         Ok(())
     }
 
@@ -412,21 +459,10 @@ enum Entry<'a> {
     Workdir,
 }
 
-/// Builds the plan: the default tree, then the user's mounts (a user mount on the same
-/// destination replaces the default one), sorted so that parents come before children.
-pub fn plan(tree: &DefaultTree, s: &TreeSettings) -> Result<MountPlan, MountError> {
-    let mut b = Builder { plan: MountPlan::default(), root: PathBuf::from(NEW_ROOT), made: BTreeSet::new() };
-    b.plan.push(Op::PrivateRoot, "make / private".into());
-    b.made.insert(PathBuf::from("/"));
-    b.plan.push(
-        Op::Tmpfs {
-            target: cstring(Path::new(NEW_ROOT))?,
-            flags: libc::MS_NOSUID | libc::MS_NODEV,
-            data: c"size=1m,nr_inodes=4096,mode=0755".to_owned(),
-        },
-        "mount the new root tmpfs".into(),
-    );
-
+/// Everything of a box's tree but `/proc` and `/dev`: the default tree, then the user's mounts
+/// (a user mount on the same destination replaces the default one), sorted so that parents
+/// come before children.
+fn entries<'a>(tree: &'a DefaultTree, s: &TreeSettings<'a>) -> Result<Vec<(PathBuf, Entry<'a>)>, MountError> {
     let mut entries: Vec<(PathBuf, Entry)> = Vec::new();
     let mut user: Vec<(PathBuf, &BindMount)> = Vec::new();
     for m in s.mounts {
@@ -452,36 +488,52 @@ pub fn plan(tree: &DefaultTree, s: &TreeSettings) -> Result<MountPlan, MountErro
         // A --chdir elsewhere that nothing mounts: a writable tmpfs there as well.
         entries.push((workdir, Entry::Workdir));
     }
-    for (d, m) in &user {
-        entries.push((d.clone(), Entry::User(m)));
+    for (d, m) in user {
+        entries.push((d, Entry::User(m)));
     }
     // Parents first; equal depth in path order (stable for user mounts given in order).
     entries.sort_by(|a, b| a.0.components().count().cmp(&b.0.components().count()).then(a.0.cmp(&b.0)));
+    Ok(entries)
+}
 
-    let ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+/// Read-only, nosuid, nodev: the attributes of the default binds and of `--ro-bind`.
+const RO: u64 = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+/// The steps of one entry.
+fn add_entry(b: &mut Builder, dest: &Path, e: &Entry, s: &TreeSettings) -> Result<(), MountError> {
     let size = |bytes: u64| bytes.max(4096);
-    for (dest, e) in &entries {
-        match e {
-            Entry::Host(p, HostKind::Bind { is_dir }) => b.bind(p, dest, ro, Some(*is_dir))?,
-            Entry::Host(_, HostKind::Symlink(t)) => b.symlink(t, dest)?,
-            Entry::User(m) => {
-                let attrs = if m.writable { MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV } else { ro };
-                b.bind(&m.src, dest, attrs, None)?
-            }
-            Entry::Tmp => b.tmpfs(dest, libc::MS_NOSUID | libc::MS_NODEV, &format!("size={},mode=1777", size(s.tmp_bytes)))?,
-            Entry::Workdir => b.tmpfs(
-                dest,
-                libc::MS_NOSUID | libc::MS_NODEV,
-                &format!("size={},mode=0755,uid={},gid={}", size(s.workdir_bytes), s.uid, s.gid),
-            )?,
+    match e {
+        Entry::Host(p, HostKind::Bind { is_dir }) => b.bind(p, dest, RO, Some(*is_dir)),
+        Entry::Host(_, HostKind::Symlink(t)) => b.symlink(t, dest),
+        Entry::User(m) => {
+            let attrs = if m.writable { MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV } else { RO };
+            b.bind(&m.src, dest, attrs, None)
         }
+        Entry::Tmp => b.tmpfs(dest, libc::MS_NOSUID | libc::MS_NODEV, &format!("size={},mode=1777", size(s.tmp_bytes))),
+        Entry::Workdir => b.tmpfs(
+            dest,
+            libc::MS_NOSUID | libc::MS_NODEV,
+            &format!("size={},mode=0755,uid={},gid={}", size(s.workdir_bytes), s.uid, s.gid),
+        ),
     }
+}
 
-    // /proc of the box's pid namespace.
-    b.mkdirs(Path::new("/proc"), true)?;
-    let proc_target = b.in_root(Path::new("/proc"));
-    b.plan.push(Op::Proc { target: cstring(&proc_target)? }, "mount /proc".into());
+/// The new root's tmpfs at [`NEW_ROOT`] of a new mount namespace made private.
+fn start_root(b: &mut Builder) -> Result<(), MountError> {
+    b.plan.push(Op::PrivateRoot, "make / private".into());
+    b.plan.push(
+        Op::Tmpfs {
+            target: cstring(Path::new(NEW_ROOT))?,
+            flags: libc::MS_NOSUID | libc::MS_NODEV,
+            data: c"size=1m,nr_inodes=4096,mode=0755".to_owned(),
+        },
+        "mount the new root tmpfs".into(),
+    );
+    Ok(())
+}
 
+/// `/dev`, the read-only root and the pivot into it.
+fn finish_root(b: &mut Builder, tree: &DefaultTree) -> Result<(), MountError> {
     // A minimal /dev: a tmpfs with the few character devices a program needs (made with mknod,
     // the host's device numbers), then read-only. No block devices, no /dev/mem, no kmsg.
     let dev = Path::new("/dev");
@@ -497,87 +549,196 @@ pub fn plan(tree: &DefaultTree, s: &TreeSettings) -> Result<MountPlan, MountErro
 
     b.read_only(Path::new("/"), libc::MS_NOSUID | libc::MS_NODEV)?;
     b.plan.push(Op::PivotRoot { new_root: cstring(Path::new(NEW_ROOT))? }, "pivot_root into the new root".into());
+    Ok(())
+}
+
+/// `/proc` of the box's pid namespace.
+fn mount_proc(b: &mut Builder) -> Result<(), MountError> {
+    b.mkdirs(Path::new("/proc"), true)?;
+    let proc_target = b.in_root(Path::new("/proc"));
+    b.plan.push(Op::Proc { target: cstring(&proc_target)? }, "mount /proc".into());
+    Ok(())
+}
+
+/// Builds the plan of one box: on the template when the template can serve it, otherwise the
+/// whole tree (see the module's documentation).
+pub fn plan(tree: &DefaultTree, template: Option<&Template>, s: &TreeSettings) -> Result<MountPlan, MountError> {
+    let entries = entries(tree, s)?;
+    if let Some(t) = template {
+        if let Some(p) = plan_on_template(t, &entries, s)? {
+            return Ok(p);
+        }
+    }
+    let mut b = Builder::new(NEW_ROOT);
+    start_root(&mut b)?;
+    for (dest, e) in &entries {
+        add_entry(&mut b, dest, e, s)?;
+    }
+    mount_proc(&mut b)?;
+    finish_root(&mut b, tree)?;
     Ok(b.plan)
 }
 
-/// Runs one step. Called in the child: no allocation, no locks. Returns the errno on failure.
+/// The plan on the template, or `None` when the run needs what the template cannot give
+/// without writing to it.
+fn plan_on_template(t: &Template, entries: &[(PathBuf, Entry)], s: &TreeSettings) -> Result<Option<MountPlan>, MountError> {
+    let mut b = Builder::new("/");
+    b.made.extend(t.top.iter().cloned());
+    b.plan.on_template = true;
+    b.plan.push(Op::EnterTemplate { ns: t.ns.as_raw_fd() }, "enter a copy of the default tree".into());
+    for (dest, e) in entries {
+        match e {
+            Entry::Host(..) => continue,
+            // Replacing a default mount: it is in the template.
+            Entry::User(_) if t.defaults.iter().any(|d| d == dest) => return Ok(None),
+            _ => {}
+        }
+        if dest.starts_with("/dev") || dest.starts_with("/proc") {
+            return Ok(None);
+        }
+        add_entry(&mut b, dest, e, s)?;
+    }
+    // A mount point the template's root lacks would have to be made in it.
+    let in_template_root = |p: &CString| Path::new(std::ffi::OsStr::from_bytes(p.as_bytes())).parent() == Some(Path::new("/"));
+    let writes_root = b.plan.ops.iter().any(|op| match op {
+        Op::Mkdir { path } | Op::Mkfile { path } | Op::Symlink { path, .. } => in_template_root(path),
+        _ => false,
+    });
+    if writes_root {
+        return Ok(None);
+    }
+    mount_proc(&mut b)?;
+    Ok(Some(b.plan))
+}
+
+/// The default tree of a sandbox, built once in a mount namespace of its own (see the module's
+/// documentation). Dropping it releases the namespace (boxes keep their copies).
+#[derive(Debug)]
+pub struct Template {
+    ns: OwnedFd,
+    /// What the template's root holds: per-box mounts go on these or below them.
+    top: BTreeSet<PathBuf>,
+    /// Destinations of the default mounts.
+    defaults: Vec<PathBuf>,
+}
+
+impl Template {
+    /// Builds the template from `tree`, in a thread of its own (which leaves the process's
+    /// mount namespace and is gone when this returns).
+    pub fn build(tree: &DefaultTree) -> Result<Template, MountError> {
+        let mut b = Builder::new(NEW_ROOT);
+        start_root(&mut b)?;
+        let mut top: BTreeSet<PathBuf> = BTreeSet::new();
+        for (dest, src, kind) in &tree.entries {
+            add_entry(&mut b, dest, &Entry::Host(src, kind), &TreeSettings::none())?;
+            top.insert(dest.clone());
+        }
+        // Mount points of the per-box mounts.
+        for d in ["/tmp", crate::spec::DEFAULT_WORKDIR, "/proc"] {
+            b.mkdirs(Path::new(d), true)?;
+            top.insert(PathBuf::from(d));
+        }
+        top.insert(PathBuf::from("/dev"));
+        finish_root(&mut b, tree)?;
+        let defaults = tree.entries.iter().map(|(d, _, _)| d.clone()).collect();
+        let (ops, descriptions, trees) = b.plan.split();
+        let built = std::thread::scope(|sc| {
+            sc.spawn(|| build_template_namespace(&ops)).join().unwrap_or(Err((usize::MAX, libc::EIO)))
+        });
+        drop(trees);
+        match built {
+            Ok(ns) => Ok(Template { ns, top, defaults }),
+            Err((step, errno)) => Err(MountError::Template {
+                step: descriptions.get(step).cloned().unwrap_or_else(|| "enter a new mount namespace".into()),
+                source: io::Error::from_raw_os_error(errno),
+            }),
+        }
+    }
+}
+
+/// In the calling thread: a new mount namespace, the steps, and a descriptor of the namespace.
+/// Fails with the index of the step (`usize::MAX` before the first) and the errno.
+fn build_template_namespace(ops: &[Op]) -> Result<OwnedFd, (usize, i32)> {
+    let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+    // SAFETY: unshare(2) of the mount namespace (and, implied, of the filesystem attributes:
+    // root, cwd, umask) of this thread only.
+    if unsafe { libc::unshare(libc::CLONE_NEWNS) } < 0 {
+        return Err((usize::MAX, errno()));
+    }
+    // Modes are exactly the ones asked for (this thread's own umask since the unshare).
+    // SAFETY: umask(2) has no failure mode.
+    unsafe { libc::umask(0) };
+    // SAFETY: open(2) of a constant path; the descriptor is ours.
+    let fd = unsafe { libc::open(c"/proc/thread-self/ns/mnt".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err((usize::MAX, errno()));
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    let ns = unsafe { OwnedFd::from_raw_fd(fd) };
+    for (i, op) in ops.iter().enumerate() {
+        apply(op).map_err(|e| (i, e))?;
+    }
+    Ok(ns)
+}
+
+/// Runs one step. Called in the child: no allocation, no locks, raw system calls only (see
+/// [`crate::child`]). Returns the errno on failure.
 pub(crate) fn apply(op: &Op) -> Result<(), i32> {
+    use crate::child::sys::sys;
     let null = std::ptr::null::<libc::c_char>();
     // SAFETY (whole function): each call is a plain syscall on NUL-terminated strings and
     // descriptors prepared by the parent and alive for the duration of the call.
-    let rc = unsafe {
+    let res = unsafe {
         match op {
-            Op::PrivateRoot => libc::mount(null, c"/".as_ptr(), null, libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()),
+            Op::PrivateRoot => sys!(libc::SYS_mount, null, c"/".as_ptr(), null, libc::MS_REC | libc::MS_PRIVATE, 0),
             Op::Tmpfs { target, flags, data } => {
-                libc::mount(c"tmpfs".as_ptr(), target.as_ptr(), c"tmpfs".as_ptr(), *flags, data.as_ptr().cast())
+                sys!(libc::SYS_mount, c"tmpfs".as_ptr(), target.as_ptr(), c"tmpfs".as_ptr(), *flags, data.as_ptr())
             }
-            Op::Mkdir { path } => {
-                let rc = libc::mkdir(path.as_ptr(), 0o755);
-                if rc < 0 && errno() == libc::EEXIST {
-                    0
-                } else {
-                    rc
-                }
-            }
+            Op::Mkdir { path } => match sys!(libc::SYS_mkdir, path.as_ptr(), 0o755) {
+                Err(libc::EEXIST) => Ok(0),
+                other => other,
+            },
             Op::Mkfile { path } => {
-                let fd = libc::open(path.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC, 0o644);
-                if fd >= 0 {
-                    libc::close(fd);
-                    0
-                } else {
-                    fd
-                }
+                let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC;
+                sys!(libc::SYS_open, path.as_ptr(), flags, 0o644).and_then(|fd| sys!(libc::SYS_close, fd))
             }
-            Op::Symlink { target, path } => libc::symlink(target.as_ptr(), path.as_ptr()),
+            Op::Symlink { target, path } => sys!(libc::SYS_symlink, target.as_ptr(), path.as_ptr()),
             // The child runs with umask 0, so the mode is exactly this.
-            Op::Mknod { path, dev } => libc::mknod(path.as_ptr(), libc::S_IFCHR | 0o666, *dev),
-            Op::Attach { tree, target } => libc::syscall(
+            Op::Mknod { path, dev } => sys!(libc::SYS_mknod, path.as_ptr(), libc::S_IFCHR | 0o666, *dev),
+            Op::Attach { tree, target } => sys!(
                 libc::SYS_move_mount,
-                tree.as_raw_fd(),
+                *tree,
                 c"".as_ptr(),
                 libc::AT_FDCWD,
                 target.as_ptr(),
-                MOVE_MOUNT_F_EMPTY_PATH,
-            ) as libc::c_int,
-            Op::Proc { target } => libc::mount(
+                MOVE_MOUNT_F_EMPTY_PATH
+            ),
+            Op::Proc { target } => sys!(
+                libc::SYS_mount,
                 c"proc".as_ptr(),
                 target.as_ptr(),
                 c"proc".as_ptr(),
                 libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                std::ptr::null(),
+                0
             ),
-            Op::ReadOnly { target, flags } => libc::mount(
+            Op::ReadOnly { target, flags } => sys!(
+                libc::SYS_mount,
                 null,
                 target.as_ptr(),
                 null,
                 libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | *flags,
-                std::ptr::null(),
+                0
             ),
-            Op::PivotRoot { new_root } => {
-                if libc::chdir(new_root.as_ptr()) < 0 {
-                    return Err(errno());
-                }
-                if libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) < 0 {
-                    return Err(errno());
-                }
+            Op::EnterTemplate { ns } => sys!(libc::SYS_setns, *ns, libc::CLONE_NEWNS)
+                .and_then(|_| sys!(libc::SYS_unshare, libc::CLONE_NEWNS)),
+            Op::PivotRoot { new_root } => sys!(libc::SYS_chdir, new_root.as_ptr())
+                .and_then(|_| sys!(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()))
                 // The old root is now stacked under the new one at "."; detach it.
-                if libc::umount2(c".".as_ptr(), libc::MNT_DETACH) < 0 {
-                    return Err(errno());
-                }
-                libc::chdir(c"/".as_ptr())
-            }
+                .and_then(|_| sys!(libc::SYS_umount2, c".".as_ptr(), libc::MNT_DETACH))
+                .and_then(|_| sys!(libc::SYS_chdir, c"/".as_ptr())),
         }
     };
-    if rc < 0 {
-        Err(errno())
-    } else {
-        Ok(())
-    }
-}
-
-pub(crate) fn errno() -> i32 {
-    // SAFETY: __errno_location returns the calling thread's errno slot.
-    unsafe { *libc::__errno_location() }
+    res.map(drop)
 }
 
 #[cfg(test)]

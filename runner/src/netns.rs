@@ -72,7 +72,34 @@ fn make() -> Result<OwnedFd, NetnsError> {
         return Err(NetnsError::Create(io::Error::last_os_error()));
     }
     // SAFETY: loopback_up only issues socket/ioctl/close syscalls.
-    unsafe { crate::child::loopback_up() }.map_err(|e| NetnsError::Loopback(io::Error::from_raw_os_error(e)))?;
+    unsafe { loopback_up() }.map_err(|e| NetnsError::Loopback(io::Error::from_raw_os_error(e)))?;
     let f = File::open("/proc/thread-self/ns/net").map_err(NetnsError::Open)?;
     Ok(OwnedFd::from(f))
+}
+
+/// Brings up `lo` in the calling thread's network namespace.
+///
+/// # Safety
+/// Only issues socket, ioctl and close syscalls on its own descriptor.
+unsafe fn loopback_up() -> Result<(), i32> {
+    let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+    let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+    if sock < 0 {
+        return Err(errno());
+    }
+    let mut req: libc::ifreq = std::mem::zeroed();
+    req.ifr_name[0] = b'l' as libc::c_char;
+    req.ifr_name[1] = b'o' as libc::c_char;
+    let mut rc = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
+    if rc == 0 {
+        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        rc = libc::ioctl(sock, libc::SIOCSIFFLAGS, &req);
+    }
+    let err = errno();
+    libc::close(sock);
+    if rc < 0 {
+        Err(err)
+    } else {
+        Ok(())
+    }
 }

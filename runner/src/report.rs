@@ -81,4 +81,8 @@ pub struct Report {
     /// Host cgroup directories of the run (removed when the run returns).
     pub cgroup_paths: Vec<String>,
     pub limits: ReportLimits,
+    /// CLOCK_MONOTONIC (ns) when the program ended: orders runs of one host against each other
+    /// (who of an interactive pair finished first). Not part of the JSON report.
+    #[serde(skip)]
+    pub ended_monotonic_ns: u64,
 }

@@ -14,12 +14,12 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cgroup::{BoxCgroup, CgroupError, CgroupLimits, Hierarchy, BOX_PREFIX};
-use crate::child::{self, ChildPlan, Step, FAILURE_LEN};
-use crate::mount::{self, DefaultTree, MountError, TreeSettings};
+use crate::cgroup::{BoxCgroup, CgroupError, CgroupLimits, Hierarchy, JoinPoints, BOX_PREFIX};
+use crate::child::{self, ChildPlan, ChildStacks, Step, FAILURE_LEN, STATUS_LEN};
+use crate::mount::{self, DefaultTree, MountError, Template, TreeSettings};
 use crate::netns::{NetnsError, NetnsPool};
 use crate::report::{Report, ReportLimits, Status};
 use crate::seccomp::{self, SeccompError, SeccompPrograms};
@@ -137,9 +137,13 @@ pub struct Sandbox {
     uid_base: u32,
     seccomp: SeccompPrograms,
     tree: DefaultTree,
+    /// The default tree, built once: each box starts from a copy of it (see [`mount`]).
+    template: Template,
     cap_last: u32,
     online_cpus: u32,
     netns: NetnsPool,
+    /// Stacks for the boxes' init and program, reused (see [`ChildStacks`]).
+    stacks: Mutex<Vec<ChildStacks>>,
 }
 
 impl Sandbox {
@@ -152,6 +156,13 @@ impl Sandbox {
             return Err(Error::NotRoot(euid));
         }
         ensure_std_fds_open()?;
+        // The boxes' init runs in this process's memory (see `child`), and the program's change
+        // of uid makes that memory non-dumpable anyway (the kernel does so on every credential
+        // change): make it so from the start, so that nothing depends on whether a box ran yet.
+        // SAFETY: prctl(2) on this process's own flag.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } < 0 {
+            return Err(Error::Os { op: "make the supervisor non-dumpable", source: io::Error::last_os_error() });
+        }
         // Started first: the first namespace is made while the rest is set up.
         let netns = NetnsPool::start(config.runs_hint).map_err(os("start the network namespace factory thread"))?;
         let hierarchy = match config.hierarchy {
@@ -165,15 +176,18 @@ impl Sandbox {
             .unwrap_or(63);
         // SAFETY: sysconf(3) has no memory effects.
         let online_cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as u32;
+        let tree = DefaultTree::scan(&config.state_dir)?;
         let sb = Sandbox {
             hierarchy,
             slots,
             uid_base: config.uid_base,
             seccomp: seccomp::build()?,
-            tree: DefaultTree::scan(&config.state_dir)?,
+            template: Template::build(&tree)?,
+            tree,
             cap_last,
             online_cpus,
             netns,
+            stacks: Mutex::new(Vec::new()),
         };
         sb.sweep()?;
         Ok(sb)
@@ -240,6 +254,7 @@ impl Sandbox {
         let stdio = Stdio::open(spec)?;
         let mounts = mount::plan(
             &self.tree,
+            Some(&self.template),
             &TreeSettings {
                 uid,
                 gid,
@@ -249,20 +264,37 @@ impl Sandbox {
                 mounts: &spec.mounts,
             },
         )?;
+        let tree_fds = mounts.fds();
+        let new_mount_ns = mounts.needs_new_namespace();
+        let (mount_ops, mount_steps, mount_trees) = mounts.split();
+        let join = self.hierarchy.join_points(&box_id, spec.cpus.is_some())?;
         let netns = self.netns.take()?;
         let (go_r, go_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
         let (status_r, status_w) = pipe()?;
         let (exec_paths, tried) = exec_paths(spec);
-        let plan = self.child_plan(spec, &stdio, mounts, uid, gid, exec_paths, [&go_r, &err_w, &status_w], &netns)?;
+        let stacks = self.take_stacks()?;
+        let plan = self.child_plan(
+            spec,
+            &stdio,
+            mount_ops,
+            &tree_fds,
+            uid,
+            gid,
+            exec_paths,
+            [&go_r, &err_w, &status_w],
+            &netns,
+            &stacks,
+            &join,
+        )?;
 
         let clone_time = Instant::now();
-        let (pidfd, pid) = clone_box(&plan)?;
-        let mut running = RunningBox { pidfd, reaped: false };
-        // The cgroup is made while init builds its mount tree; init waits for the go.
+        let mut running = clone_box(Box::new(plan), new_mount_ns, stacks, &self.stacks)?;
+        // The cgroup is made while init builds its mount tree; init waits for the go, and its
+        // program joins the cgroup first thing (init itself never does, see `child`).
         let cpus = spec.cpus.as_ref().map(|c| c.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
-        let cgroup_limits = CgroupLimits { memory_bytes: limits.memory_bytes, pids_max: limits.pids + 1, cpus };
-        let cg = match self.hierarchy.create_box(&box_id, &cgroup_limits).and_then(|cg| cg.attach(pid).map(|()| cg)) {
+        let cgroup_limits = CgroupLimits { memory_bytes: limits.memory_bytes, pids_max: limits.pids, cpus };
+        let cg = match self.hierarchy.create_box(&box_id, &cgroup_limits) {
             Ok(cg) => cg,
             Err(e) => {
                 running.kill_and_reap();
@@ -274,9 +306,7 @@ impl Sandbox {
             return Err(e);
         }
         // The child has its copies; ours would hide EOF on the pipes.
-        let ChildPlan { mounts, .. } = plan;
-        let mount_steps = mounts.into_descriptions();
-        drop((go_r, go_w, err_w, status_w, netns));
+        drop((go_r, go_w, err_w, status_w, netns, mount_trees, join));
         let Stdio { child_fds, files, pumps } = stdio;
         drop(child_fds);
 
@@ -291,6 +321,7 @@ impl Sandbox {
             status_r: File::from(status_r),
             status_open: true,
             wait_status: None,
+            ended_ns: None,
             cancel,
             clone_time,
             exec_time: None,
@@ -299,7 +330,7 @@ impl Sandbox {
         };
         let outcome = w.watch();
         let failure = std::mem::take(&mut w.failure);
-        let Watch { mut running, pumps, exec_time, end_time, kill_reason, wait_status, .. } = w;
+        let Watch { mut running, pumps, exec_time, end_time, kill_reason, wait_status, ended_ns, .. } = w;
         running.kill_and_reap();
         outcome?;
         if failure.len() >= FAILURE_LEN {
@@ -307,7 +338,10 @@ impl Sandbox {
         }
 
         let exec_time = exec_time.unwrap_or(clone_time);
-        let wall = end_time.unwrap_or_else(Instant::now).saturating_duration_since(exec_time);
+        let end_time = end_time.unwrap_or_else(Instant::now);
+        let wall = end_time.saturating_duration_since(exec_time);
+        let ended_monotonic_ns =
+            ended_ns.unwrap_or_else(|| monotonic_ns().saturating_sub(end_time.elapsed().as_nanos() as u64));
         let measured = measure(&cg);
         if let Err(e) = cg.kill_all() {
             tracing::error!(error = %e, box_id, "kill leftovers");
@@ -330,8 +364,8 @@ impl Sandbox {
         let verdict = Verdict { wait_status, kill_reason, output_exceeded, measured: &measured, limits };
         let (status, message) = verdict.decide();
         let (cpu_ns, memory_bytes, pids_peak) = match &measured {
-            // The box's own init is one of the tasks the kernel counted.
-            Ok(m) => (m.cpu_ns, m.memory_bytes, m.pids_peak.map(|p| p.saturating_sub(1))),
+            // Only the program and what it started are in the box's cgroup (not its init).
+            Ok(m) => (m.cpu_ns, m.memory_bytes, m.pids_peak),
             Err(_) => (0, 0, None),
         };
         Ok(Report {
@@ -344,6 +378,7 @@ impl Sandbox {
             memory_bytes,
             pids_peak,
             stdout_bytes,
+            ended_monotonic_ns,
             message,
             uid,
             box_id,
@@ -363,12 +398,15 @@ impl Sandbox {
         &self,
         spec: &RunSpec,
         stdio: &Stdio,
-        mounts: mount::MountPlan,
+        mounts: Vec<mount::Op>,
+        tree_fds: &[RawFd],
         uid: u32,
         gid: u32,
         exec_paths: Vec<CString>,
         [go_r, err_w, status_w]: [&OwnedFd; 3],
         netns: &OwnedFd,
+        stacks: &ChildStacks,
+        join: &JoinPoints,
     ) -> Result<ChildPlan, Error> {
         let cstr = |s: &str, what: &str| CString::new(s).map_err(|_| Error::Spec(format!("{what} {s:?} contains a NUL byte")));
         let mut strings = Vec::new();
@@ -389,12 +427,17 @@ impl Sandbox {
         };
         let argv = ptrs(&argv_idx);
         let envp = ptrs(&env_idx);
-        let programs: Vec<Vec<libc::sock_filter>> = self.seccomp.programs.clone();
-        let seccomp =
-            programs.iter().map(|p| libc::sock_fprog { len: p.len() as u16, filter: p.as_ptr() as *mut _ }).collect();
+        // The filters themselves stay in the sandbox, which outlives the run.
+        let seccomp = self
+            .seccomp
+            .programs
+            .iter()
+            .map(|p| libc::sock_fprog { len: p.len() as u16, filter: p.as_ptr() as *mut _ })
+            .collect();
         let mut keep: Vec<RawFd> = vec![go_r.as_raw_fd(), err_w.as_raw_fd(), status_w.as_raw_fd(), netns.as_raw_fd()];
         keep.extend(stdio.child_fds.iter().map(|f| f.as_raw_fd()));
-        keep.extend(mounts.fds());
+        keep.extend_from_slice(tree_fds);
+        keep.extend(join.dirs());
         keep.sort_unstable();
         keep.dedup();
         let workdir = CString::new(spec.workdir.as_os_str().as_bytes())
@@ -402,6 +445,8 @@ impl Sandbox {
         Ok(ChildPlan {
             keep_fds: keep,
             go_fd: go_r.as_raw_fd(),
+            cgroup_dirs: join.dirs(),
+            cgroup_procs: join.procs().clone(),
             err_fd: err_w.as_raw_fd(),
             status_fd: status_w.as_raw_fd(),
             mounts,
@@ -409,8 +454,7 @@ impl Sandbox {
             netns_fd: netns.as_raw_fd(),
             stdio: [stdio.child_fds[0].as_raw_fd(), stdio.child_fds[1].as_raw_fd(), stdio.child_fds[2].as_raw_fd()],
             rlimits: rlimit::plan(&spec.limits),
-            ignored_signals: ignored_signals(),
-            program_stack: vec![0u8; PROGRAM_STACK_BYTES],
+            program_stack_top: stacks.program_top(),
             uid,
             gid,
             workdir,
@@ -420,8 +464,16 @@ impl Sandbox {
             envp,
             _strings: strings,
             seccomp,
-            _seccomp_programs: programs,
         })
+    }
+
+    /// Stacks for a box's init and program: a free pair of the pool, or a new one.
+    fn take_stacks(&self) -> Result<ChildStacks, Error> {
+        let free = self.stacks.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match free {
+            Some(s) => Ok(s),
+            None => ChildStacks::new().map_err(os("map the stacks of a box's init and program")),
+        }
     }
 
 }
@@ -505,19 +557,12 @@ fn exec_paths(spec: &RunSpec) -> (Vec<CString>, String) {
     (candidates.iter().map(|c| to_c(c)).collect(), tried)
 }
 
-/// The program's stack between clone and exec: its setup needs a few KiB.
-const PROGRAM_STACK_BYTES: usize = 64 * 1024;
-
-/// Signals this process ignores (their disposition would survive exec into the program).
-fn ignored_signals() -> Vec<libc::c_int> {
-    (1..libc::SIGRTMAX())
-        .filter(|&sig| {
-            // SAFETY: sigaction(2) with a null new action only reads the current one.
-            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-            let rc = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
-            rc == 0 && old.sa_sigaction == libc::SIG_IGN
-        })
-        .collect()
+/// CLOCK_MONOTONIC now, in nanoseconds.
+fn monotonic_ns() -> u64 {
+    // SAFETY: clock_gettime(2) fills a plain struct.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Tells init it is in the box's cgroup and may start the program.
@@ -729,42 +774,71 @@ fn open_output(p: &Path, what: &'static str) -> Result<File, Error> {
     Ok(f)
 }
 
-/// Starts the box's init with clone3 in new mount, pid, ipc and uts namespaces.
-fn clone_box(plan: &ChildPlan) -> Result<(OwnedFd, libc::pid_t), Error> {
+/// Starts the box's init with clone3 in new pid, ipc and uts namespaces (and a new mount
+/// namespace with `new_mount_ns`; otherwise init enters the template's), in this process's
+/// memory (`CLONE_VM`, see [`crate::child`]) on its own stack. The returned box owns the plan
+/// and the stacks until init has been reaped.
+fn clone_box<'a>(
+    plan: Box<ChildPlan>,
+    new_mount_ns: bool,
+    stacks: ChildStacks,
+    pool: &'a Mutex<Vec<ChildStacks>>,
+) -> Result<RunningBox<'a>, Error> {
     let mut pidfd: libc::c_int = -1;
     // SAFETY: clone_args is plain data; zero is valid for every field.
     let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
-    args.flags = (libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWUTS
-        | libc::CLONE_PIDFD) as u64;
+    args.flags = (libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_PIDFD | libc::CLONE_VM) as u64;
+    if new_mount_ns {
+        args.flags |= libc::CLONE_NEWNS as u64;
+    }
     args.pidfd = &mut pidfd as *mut libc::c_int as u64;
     args.exit_signal = libc::SIGCHLD as u64;
-    // SAFETY: clone3 without CLONE_VM: the child gets a copy of this thread's memory and stack
-    // and continues here with a return value of 0, where it only runs `init_main`, which does
-    // not allocate, lock or return.
-    let pid = unsafe {
-        libc::syscall(libc::SYS_clone3, &mut args as *mut libc::clone_args, std::mem::size_of::<libc::clone_args>())
+    let (stack, stack_size) = stacks.init_stack();
+    args.stack = stack as u64;
+    args.stack_size = stack_size as u64;
+    // Init starts with every signal blocked, so that no handler of this process ever runs in
+    // it (raw calls: glibc's wrappers would leave its internal signals unblocked).
+    let all: u64 = !0;
+    let mut old: u64 = 0;
+    // SAFETY: rt_sigprocmask(2) of this thread with 8-byte masks on the stack.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, &mut old as *mut u64, 8) };
+    // SAFETY: the child runs `init_entry` on the stacks' init stack, in this memory; it reads
+    // only the plan, which this function moves into the returned box unchanged (a Box: the
+    // address stays), and the box keeps plan and stacks until init is reaped.
+    let res = unsafe {
+        child::sys::clone3_on_stack(&mut args, child::init_entry, &*plan as *const ChildPlan as *const libc::c_void)
     };
-    if pid < 0 {
-        return Err(Error::Os { op: "clone3 the box's init into new namespaces", source: io::Error::last_os_error() });
+    // SAFETY: as above, restoring the saved mask.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &old as *const u64, std::ptr::null_mut::<u64>(), 8) };
+    if let Err(errno) = res {
+        pool.lock().unwrap_or_else(|p| p.into_inner()).push(stacks);
+        return Err(Error::Os {
+            op: "clone3 the box's init into new namespaces",
+            source: io::Error::from_raw_os_error(errno),
+        });
     }
-    if pid == 0 {
-        // SAFETY: we are the freshly cloned child.
-        unsafe { child::init_main(plan) }
-    }
-    // SAFETY: the kernel stored a fresh pidfd for us.
-    Ok((unsafe { OwnedFd::from_raw_fd(pidfd) }, pid as libc::pid_t))
+    Ok(RunningBox {
+        // SAFETY: the kernel stored a fresh pidfd for us.
+        pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+        reaped: false,
+        _plan: plan,
+        stacks: Some(stacks),
+        pool,
+    })
 }
 
-/// The box's init, tracked by pidfd. Dropping it kills and reaps the box.
-struct RunningBox {
+/// The box's init, tracked by pidfd. Dropping it kills and reaps the box, then gives the
+/// stacks back (and frees the plan) that init and the program ran on.
+struct RunningBox<'a> {
     pidfd: OwnedFd,
     reaped: bool,
+    /// Read by init and the program in place: never touched until they are gone.
+    _plan: Box<ChildPlan>,
+    stacks: Option<ChildStacks>,
+    pool: &'a Mutex<Vec<ChildStacks>>,
 }
 
-impl RunningBox {
+impl RunningBox<'_> {
     fn kill(&self) {
         if !self.reaped {
             // SAFETY: pidfd_send_signal(2) on our pidfd; killing a pid namespace's init kills
@@ -797,9 +871,14 @@ impl RunningBox {
     }
 }
 
-impl Drop for RunningBox {
+impl Drop for RunningBox<'_> {
     fn drop(&mut self) {
         self.kill_and_reap();
+        // Init is reaped: nothing runs on the stacks any more (the program, in init's pid
+        // namespace, died or exec'd before init could be reaped).
+        if let Some(s) = self.stacks.take() {
+            self.pool.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+        }
     }
 }
 
@@ -811,11 +890,11 @@ enum KillReason {
     Output,
 }
 
-struct Watch<'a> {
+struct Watch<'a, 'p> {
     sb: &'a Sandbox,
     spec: &'a RunSpec,
     cg: &'a BoxCgroup,
-    running: RunningBox,
+    running: RunningBox<'p>,
     err_r: OwnedFd,
     failure: Vec<u8>,
     pumps: Vec<Pump>,
@@ -824,6 +903,8 @@ struct Watch<'a> {
     status_r: File,
     status_open: bool,
     wait_status: Option<i32>,
+    /// When init reaped the program (CLOCK_MONOTONIC ns), from the status message.
+    ended_ns: Option<u64>,
     clone_time: Instant,
     exec_time: Option<Instant>,
     /// When the program ended (its status arrived), or when init did if it never came.
@@ -833,7 +914,7 @@ struct Watch<'a> {
 
 const PUMP_CHUNK: usize = 64 * 1024;
 
-impl Watch<'_> {
+impl Watch<'_, '_> {
     fn ncpus(&self) -> u32 {
         self.spec.cpus.as_ref().map(|c| c.len() as u32).unwrap_or(self.sb.online_cpus).max(1)
     }
@@ -908,6 +989,7 @@ impl Watch<'_> {
                 if !err_open && self.failure.is_empty() {
                     self.exec_time = Some(Instant::now());
                     next_cpu_check = Instant::now();
+                    self.cg.arm_group_oom_kill()?;
                 }
                 if self.failure.len() >= FAILURE_LEN {
                     self.running.kill_and_reap();
@@ -949,16 +1031,17 @@ impl Watch<'_> {
         }
     }
 
-    /// Reads the program's wait status (4 bytes, once) or EOF from the status pipe.
+    /// Reads the program's wait status and end time (once) or EOF from the status pipe.
     fn read_status(&mut self) -> Result<(), Error> {
-        let mut b = [0u8; 4];
+        let mut b = [0u8; STATUS_LEN];
         match self.status_r.read(&mut b) {
-            Ok(4) => {
-                self.wait_status = Some(i32::from_ne_bytes(b));
+            Ok(STATUS_LEN) => {
+                self.wait_status = Some(i32::from_ne_bytes(b[0..4].try_into().expect("4 bytes")));
+                self.ended_ns = Some(u64::from_ne_bytes(b[4..12].try_into().expect("8 bytes")));
                 self.end_time = Some(Instant::now());
             }
             Ok(0) => self.status_open = false,
-            // A partial status cannot happen for a 4-byte write to a pipe.
+            // A partial status cannot happen for a write of under PIPE_BUF bytes to a pipe.
             Ok(_) => self.status_open = false,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(Error::Os { op: "read the box's status pipe", source: e }),

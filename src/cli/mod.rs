@@ -1,6 +1,10 @@
 //! Command-line parsing shared by the subcommands.
 
+pub mod batch;
+mod judging;
 pub mod run;
+pub mod submit;
+pub mod verify;
 
 use std::time::Duration;
 
@@ -17,6 +21,12 @@ pub struct Cli {
 pub enum Command {
     /// Run one program in a fresh sandbox and report what it did (like bubblewrap or isolate).
     Run(run::RunArgs),
+    /// Judge one submission on a problem package: a per-test table and the overall verdict.
+    Submit(submit::SubmitArgs),
+    /// Check a problem package: every example submission must get the verdict it expects.
+    Verify(verify::VerifyArgs),
+    /// Grade a folder of submissions in parallel, with a progress bar and a CSV/JSON report.
+    Batch(batch::BatchArgs),
 }
 
 /// Parses a size: bytes, or a number with K, M, G (powers of 1024; "KB", "KiB" accepted too).

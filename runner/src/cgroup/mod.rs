@@ -10,10 +10,11 @@
 mod v1;
 mod v2;
 
+use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::FileExt;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -148,7 +149,51 @@ impl Hierarchy {
         cg.remove()
     }
 
-    /// Creates the box's cgroup with its limits, ready for [`BoxCgroup::attach`].
+    /// Where the program of box `name` joins the box's cgroup: the base directory of every
+    /// hierarchy the box will have a directory in (made if missing), opened before the box
+    /// exists. The program, cloned by the box's init after [`Hierarchy::create_box`], opens
+    /// [`JoinPoints::procs`] relative to each and writes `0` there: it joins by itself, and the
+    /// box's init is never in the box's cgroup (it shares the supervisor's memory, and an OOM
+    /// kill of a process kills every process that shares its memory).
+    pub fn join_points(&self, name: &str, cpuset: bool) -> Result<JoinPoints> {
+        let mut bases: Vec<&Path> = self.bases.iter().map(|(_, b)| b.as_path()).collect();
+        if cpuset {
+            if let Some(c) = &self.cpuset_base {
+                bases.push(c);
+            }
+        }
+        let mut dirs = Vec::with_capacity(bases.len());
+        for base in bases {
+            let open = || {
+                OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+                    .open(base)
+            };
+            let dir = match open() {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    self.make_base(base)?;
+                    open()
+                }
+                other => other,
+            };
+            dirs.push(OwnedFd::from(dir.map_err(|source| CgroupError::Read { path: base.to_owned(), source })?));
+        }
+        let procs = CString::new(format!("{name}/{PROCS_FILE}"))
+            .map_err(|_| CgroupError::Unavailable(format!("box name {name:?} contains a NUL byte")))?;
+        Ok(JoinPoints { dirs, procs })
+    }
+
+    /// Creates a base directory (`judge`) of the boxes.
+    fn make_base(&self, base: &Path) -> Result<()> {
+        match self.version {
+            CgroupVersion::V1 => self.mkdir(base),
+            CgroupVersion::V2 => v2::make_base(self, false),
+        }
+    }
+
+    /// Creates the box's cgroup with its limits, ready for its program to join (see
+    /// [`Hierarchy::join_points`]).
     pub fn create_box(&self, name: &str, limits: &CgroupLimits) -> Result<BoxCgroup> {
         match self.version {
             CgroupVersion::V1 => v1::create_box(self, name, limits),
@@ -187,6 +232,26 @@ fn write_file(path: &Path, value: &str, create: bool) -> Result<()> {
 
 fn open_read(path: &Path) -> Result<File> {
     File::open(path).map_err(|source| CgroupError::Read { path: path.to_owned(), source })
+}
+
+/// The base directories a box's program joins the box's cgroup through, and the path of the
+/// box's `cgroup.procs` relative to each (see [`Hierarchy::join_points`]).
+#[derive(Debug)]
+pub struct JoinPoints {
+    dirs: Vec<OwnedFd>,
+    procs: CString,
+}
+
+impl JoinPoints {
+    /// The base directories (`O_PATH`, close-on-exec).
+    pub fn dirs(&self) -> Vec<RawFd> {
+        self.dirs.iter().map(|d| d.as_raw_fd()).collect()
+    }
+
+    /// `box-N/cgroup.procs`, relative to each directory.
+    pub fn procs(&self) -> &CString {
+        &self.procs
+    }
 }
 
 /// A cgroup file kept open and re-read with `pread` (kernfs regenerates it at offset 0).
@@ -246,7 +311,6 @@ pub struct BoxCgroup {
     dirs: Vec<PathBuf>,
     /// v1: the box's directory in the freezer hierarchy, where mounted.
     freezer_dir: Option<PathBuf>,
-    procs: Vec<OwnedFd>,
     cpu: Option<StatFile>,
     memory_peak: Option<StatFile>,
     oom: Option<StatFile>,
@@ -263,28 +327,12 @@ impl BoxCgroup {
             fake: h.fake,
             dirs,
             freezer_dir,
-            procs: Vec::new(),
             cpu: None,
             memory_peak: None,
             oom: None,
             pids_peak: None,
             removed: false,
         }
-    }
-
-    /// Opens `cgroup.procs` of every directory, for [`BoxCgroup::attach`].
-    fn open_procs(&mut self) -> Result<()> {
-        for d in &self.dirs {
-            let path = d.join(PROCS_FILE);
-            let f = OpenOptions::new()
-                .write(true)
-                .create(self.fake)
-                .truncate(self.fake)
-                .open(&path)
-                .map_err(|source| CgroupError::Write { path: path.clone(), value: "0".into(), source })?;
-            self.procs.push(OwnedFd::from(f));
-        }
-        Ok(())
     }
 
     pub fn version(&self) -> CgroupVersion {
@@ -295,23 +343,33 @@ impl BoxCgroup {
         &self.dirs
     }
 
-    /// Moves process `pid` (the box's init, before it forks anything) into every hierarchy of
-    /// the box.
+    /// Moves process `pid` into every hierarchy of the box. (A box's program joins by itself,
+    /// see [`Hierarchy::join_points`]; this is for processes the caller starts otherwise.)
     pub fn attach(&self, pid: libc::pid_t) -> Result<()> {
         let mut buf = [0u8; 16];
         let text = format_pid(pid, &mut buf);
-        for (f, d) in self.procs.iter().zip(&self.dirs) {
-            // SAFETY: write(2) of a stack buffer to our own descriptor.
-            let n = unsafe { libc::write(f.as_raw_fd(), text.as_ptr().cast(), text.len()) };
-            if n < 0 {
-                return Err(CgroupError::Write {
-                    path: d.join(PROCS_FILE),
-                    value: pid.to_string(),
-                    source: io::Error::last_os_error(),
-                });
-            }
+        for d in &self.dirs {
+            let path = d.join(PROCS_FILE);
+            let write = OpenOptions::new()
+                .write(true)
+                .create(self.fake)
+                .truncate(self.fake)
+                .open(&path)
+                .and_then(|f| f.write_at(text, 0));
+            write.map_err(|source| CgroupError::Write { path, value: pid.to_string(), source })?;
         }
         Ok(())
+    }
+
+    /// v2: from now on an OOM kill in the box kills every process of the box (no half-killed
+    /// program keeps running). Armed by the supervisor once the program has exec'd: until then
+    /// the program shares the supervisor's memory, and the group kill would take the supervisor
+    /// with it. v1 has no group kill (the supervisor kills the rest of the box).
+    pub fn arm_group_oom_kill(&self) -> Result<()> {
+        match self.version {
+            CgroupVersion::V1 => Ok(()),
+            CgroupVersion::V2 => write_file(&self.dirs[0].join(v2::OOM_GROUP), "1", self.fake),
+        }
     }
 
     /// CPU time of every task that ever ran in the box, in nanoseconds.
@@ -379,7 +437,6 @@ impl BoxCgroup {
 
     fn remove_dirs(&mut self) -> Result<()> {
         self.removed = true;
-        self.procs.clear();
         self.cpu = None;
         self.memory_peak = None;
         self.oom = None;

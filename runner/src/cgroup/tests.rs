@@ -24,6 +24,8 @@ fn v2_create_writes_limits_and_delegates_controllers() {
     assert_eq!(cg.dirs(), &[dir.clone()]);
     assert_eq!(read(&dir.join("memory.max")), (64u64 << 20).to_string());
     assert_eq!(read(&dir.join("memory.swap.max")), "0");
+    assert!(!dir.join("memory.oom.group").exists(), "group OOM kill is armed only after exec");
+    cg.arm_group_oom_kill().unwrap();
     assert_eq!(read(&dir.join("memory.oom.group")), "1");
     assert_eq!(read(&dir.join("pids.max")), "17");
     assert!(read(&root.path().join("cgroup.subtree_control")).contains("+memory +pids"));
@@ -111,6 +113,24 @@ fn v1_create_uses_one_directory_per_controller() {
     assert_eq!(cg.cpu_usage_ns().unwrap(), 123_456_789);
     assert_eq!(cg.memory_peak_bytes().unwrap(), 1 << 20);
     assert_eq!(cg.oom_kills().unwrap(), 1);
+}
+
+#[test]
+fn join_points_open_every_base_and_name_the_boxs_procs_file() {
+    let root = tempfile::tempdir().unwrap();
+    let h = Hierarchy::v2_at(root.path(), true).unwrap();
+    let j = h.join_points("box-6", false).unwrap();
+    assert_eq!(j.dirs().len(), 1);
+    assert!(root.path().join("judge").is_dir(), "the base is made when missing");
+    assert_eq!(j.procs().to_str().unwrap(), "box-6/cgroup.procs");
+
+    let m = |c: &'static str| (c, root.path().join(c));
+    for c in ["memory", "cpuacct", "pids", "freezer", "cpuset"] {
+        fs::create_dir(root.path().join(c)).unwrap();
+    }
+    let h = Hierarchy::v1_at(&[m("memory"), m("cpuacct"), m("pids"), m("freezer"), m("cpuset")], true).unwrap();
+    assert_eq!(h.join_points("box-6", false).unwrap().dirs().len(), 4);
+    assert_eq!(h.join_points("box-6", true).unwrap().dirs().len(), 5, "the cpuset hierarchy when pinned");
 }
 
 #[test]

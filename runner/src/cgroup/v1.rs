@@ -84,7 +84,6 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
     cg.memory_peak = Some(h.stat(mem.join(MEMORY_PEAK))?);
     cg.oom = Some(h.stat(mem.join(MEMORY_OOM))?);
     cg.pids_peak = h.stat(pids.join(PIDS_PEAK)).ok();
-    cg.open_procs()?;
     Ok(cg)
 }
 

@@ -11,7 +11,7 @@ const MEMORY_MAX: &str = "memory.max";
 const SWAP_MAX: &str = "memory.swap.max";
 const MEMORY_PEAK: &str = "memory.peak";
 const MEMORY_EVENTS: &str = "memory.events";
-const OOM_GROUP: &str = "memory.oom.group";
+pub(super) const OOM_GROUP: &str = "memory.oom.group";
 const CPU_STAT: &str = "cpu.stat";
 pub(super) const CPU_USAGE_KEY: &str = "usage_usec";
 const PIDS_MAX: &str = "pids.max";
@@ -42,14 +42,20 @@ fn delegate(h: &Hierarchy, dir: &Path, controllers: &str) -> Result<()> {
     h.write(&dir.join(SUBTREE_CONTROL), controllers)
 }
 
-pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Result<BoxCgroup> {
+/// Creates the boxes' base directory, delegating the controllers to it and to its children.
+pub(super) fn make_base(h: &Hierarchy, cpuset: bool) -> Result<()> {
     let base = &h.bases[0].1;
     let root = base.parent().expect("base has a parent");
-    let controllers = if limits.cpus.is_some() { "+memory +pids +cpuset" } else { "+memory +pids" };
+    let controllers = if cpuset { "+memory +pids +cpuset" } else { "+memory +pids" };
+    delegate(h, root, controllers)?;
+    h.mkdir(base)?;
+    delegate(h, base, controllers)
+}
+
+pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Result<BoxCgroup> {
+    let base = &h.bases[0].1;
     if h.fake || !base.is_dir() || limits.cpus.is_some() {
-        delegate(h, root, controllers)?;
-        h.mkdir(base)?;
-        delegate(h, base, controllers)?;
+        make_base(h, limits.cpus.is_some())?;
     }
     let dir: PathBuf = base.join(name);
     h.mkdir(&dir)?;
@@ -63,8 +69,7 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
     } else if swap_active() {
         return Err(CgroupError::SwapUncontrolled { path: swap });
     }
-    // One OOM kill ends the whole box: no half-killed program keeps running.
-    h.write(&cg_dir.join(OOM_GROUP), "1")?;
+    // memory.oom.group: armed once the program has exec'd (see BoxCgroup::arm_group_oom_kill).
     h.write(&cg_dir.join(PIDS_MAX), &limits.pids_max.to_string())?;
     if let Some(cpus) = &limits.cpus {
         h.write(&cg_dir.join(CPUSET_CPUS), cpus)?;
@@ -73,7 +78,6 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
     cg.memory_peak = Some(h.stat(cg_dir.join(MEMORY_PEAK))?);
     cg.oom = Some(h.stat(cg_dir.join(MEMORY_EVENTS))?);
     cg.pids_peak = h.stat(cg_dir.join(PIDS_PEAK)).ok();
-    cg.open_procs()?;
     Ok(cg)
 }
 

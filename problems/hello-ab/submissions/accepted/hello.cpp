@@ -1,0 +1,10 @@
+// hello-ab, accepted: iostreams with int64_t.
+#include <cstdint>
+#include <iostream>
+
+int main() {
+    std::int64_t a, b;
+    std::cin >> a >> b;
+    std::cout << a + b << '\n';
+    return 0;
+}
