@@ -190,32 +190,55 @@ impl Judge {
         opts: &JudgeOptions,
         on_test: &mut dyn FnMut(&TestResult),
     ) -> Result<SubmissionResult, JudgeError> {
+        let compiled = self.compile(source, opts)?;
+        self.run_tests_with(p, &compiled, opts, on_test)
+    }
+
+    /// Compiles a submission once (in the sandbox, with the language's compile limits).
+    pub fn compile(&self, source: &Path, opts: &JudgeOptions) -> Result<Compiled, JudgeError> {
         let lang = self.language_for(source, opts.language.as_deref())?;
         let work = self.work_dir("sub-")?;
-        let compiled = language::compile(&self.sandbox, lang, source, work.path())?;
+        let out = language::compile(&self.sandbox, lang, source, work.path())?;
+        let exe = if out.ok { out.executable } else { None };
+        Ok(Compiled { language: lang.id.clone(), compile_message: out.message, exe, work })
+    }
+
+    /// Runs a compiled submission on every test case of the problem (a compile failure is CE).
+    pub fn run_tests(
+        &self,
+        p: &PreparedProblem,
+        compiled: &Compiled,
+        opts: &JudgeOptions,
+        on_test: &mut dyn FnMut(&TestResult),
+    ) -> Result<SubmissionResult, JudgeError> {
+        self.run_tests_with(&p.view(), compiled, opts, on_test)
+    }
+
+    fn run_tests_with(
+        &self,
+        p: &PreparedProblemView,
+        compiled: &Compiled,
+        opts: &JudgeOptions,
+        on_test: &mut dyn FnMut(&TestResult),
+    ) -> Result<SubmissionResult, JudgeError> {
         let mut result = SubmissionResult {
             verdict: Verdict::AC,
             score: 0.0,
             max_cpu_time_ms: 0,
             max_memory_bytes: 0,
-            compile_message: compiled.message.clone(),
-            language: lang.id.clone(),
+            compile_message: compiled.compile_message.clone(),
+            language: compiled.language.clone(),
             time_limit_ms: p.time_limit.as_millis() as u64,
             tests: Vec::new(),
         };
-        let exe = match compiled.executable {
-            Some(exe) if compiled.ok => exe,
-            _ => {
-                result.verdict = Verdict::CE;
-                return Ok(result);
-            }
+        let Some(exe) = &compiled.exe else {
+            result.verdict = Verdict::CE;
+            return Ok(result);
         };
-        let out_dir = work.path().join("out");
-        fs::create_dir_all(&out_dir).map_err(io_err("create", &out_dir))?;
-        set_mode(&out_dir, 0o755)?;
+        let out_dir = self.work_dir("out-")?;
         let stop_early = !opts.all_tests && !p.problem.scoring;
         for (i, case) in p.problem.test_cases().into_iter().enumerate() {
-            let t = self.run_case(p, &exe, case, &out_dir.join(format!("{i}")), opts)?;
+            let t = self.run_case(p, exe, case, &out_dir.path().join(format!("{i}")), opts)?;
             on_test(&t);
             result.max_cpu_time_ms = result.max_cpu_time_ms.max(t.cpu_time_ms);
             result.max_memory_bytes = result.max_memory_bytes.max(t.memory_bytes);
@@ -249,7 +272,10 @@ impl Judge {
             t.verdict = v;
             return Ok(t);
         }
-        let (verdict, message, score) = self.check(p, case, &team_out, stem)?;
+        let checked = self.check(p, case, &team_out, stem);
+        // Outputs can be large: keep disk use to one test's worth.
+        let _ = fs::remove_file(&team_out);
+        let (verdict, message, score) = checked?;
         t.verdict = verdict;
         t.message = message;
         t.score = score;
@@ -376,6 +402,29 @@ impl Judge {
             t.verdict = Verdict::RTE;
         }
         Ok(t)
+    }
+}
+
+/// A submission compiled once, run on every test.
+#[derive(Debug)]
+pub struct Compiled {
+    pub language: String,
+    /// The compiler's output (bounded).
+    pub compile_message: String,
+    /// `None`: compilation failed.
+    exe: Option<Executable>,
+    /// Holds the compiled files until dropped.
+    work: tempfile::TempDir,
+}
+
+impl Compiled {
+    pub fn ok(&self) -> bool {
+        self.exe.is_some()
+    }
+
+    /// Where the compiled files are on the host.
+    pub fn dir(&self) -> &Path {
+        self.work.path()
     }
 }
 
