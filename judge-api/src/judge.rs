@@ -198,6 +198,20 @@ impl Judge {
     pub fn compile(&self, source: &Path, opts: &JudgeOptions) -> Result<Compiled, JudgeError> {
         let lang = self.language_for(source, opts.language.as_deref())?;
         let work = self.work_dir("sub-")?;
+        // A single file given with an explicit language but another extension (`a.txt` with
+        // `--lang cpp`) is compiled under the language's own extension.
+        let renamed;
+        let source = match (&opts.language, source.extension().and_then(|e| e.to_str())) {
+            (Some(_), ext) if source.is_file() && !ext.is_some_and(|e| lang.extensions.iter().any(|x| x.eq_ignore_ascii_case(e))) => {
+                let stem = source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "main".into());
+                let dir = work.path().join("renamed");
+                fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+                renamed = dir.join(format!("{stem}.{}", lang.extensions.first().map(String::as_str).unwrap_or("src")));
+                fs::copy(source, &renamed).map_err(io_err("copy the submission to", &renamed))?;
+                renamed.as_path()
+            }
+            _ => source,
+        };
         let out = language::compile(&self.sandbox, lang, source, work.path())?;
         let exe = if out.ok { out.executable } else { None };
         Ok(Compiled { language: lang.id.clone(), compile_message: out.message, exe, work })
@@ -389,12 +403,12 @@ impl Judge {
         let sub_verdict = run_verdict(&sub_report, p.time_limit);
         t.message = message;
         t.score = score;
+        // A submission killed by SIGPIPE wrote to a validator that had already stopped reading:
+        // the validator finished first, whatever the clocks say.
+        let validator_first = val_end <= sub_end || sub_report.signal == Some(libc::SIGPIPE);
         t.verdict = match sub_verdict {
             Some(Verdict::TLE) => Verdict::TLE,
-            Some(v) if val_verdict == Verdict::WA && val_end <= sub_end => {
-                let _ = v;
-                Verdict::WA
-            }
+            Some(_) if val_verdict == Verdict::WA && validator_first => Verdict::WA,
             Some(v) => v,
             None => val_verdict,
         };

@@ -87,7 +87,11 @@ pub fn main(args: BatchArgs) -> Result<ExitCode> {
                         max_cpu_time_ms: r.max_cpu_time_ms,
                         max_memory_bytes: r.max_memory_bytes,
                         language: r.language,
-                        message: r.tests.iter().find(|t| t.verdict != Verdict::AC).map(|t| format!("{}: {}", t.name, t.message)).unwrap_or_default(),
+                        message: if r.verdict == Verdict::CE {
+                            r.compile_message.chars().take(2000).collect()
+                        } else {
+                            r.tests.iter().find(|t| t.verdict != Verdict::AC).map(|t| format!("{}: {}", t.name, t.message)).unwrap_or_default()
+                        },
                     },
                     // A submission that breaks anything never stops the batch.
                     Err(e) => Row {
