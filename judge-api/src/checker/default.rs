@@ -68,6 +68,14 @@
 //! longer than 1 MiB is never treated as a float (an answer token that long is compared as a
 //! string; an output token that long where the answer has a number is "Expected float").
 //!
+//! The comparison runs at memory speed where the two inputs are equal byte for byte (or up
+//! to letter case without `case_sensitive`, or up to whitespace without
+//! `space_change_sensitive`): from a token boundary, such a region compares equal under every
+//! flag combination, so a fast path skips it with slice comparisons, only counting the LF
+//! bytes, and hands over to the token-by-token comparison at the start of the first token
+//! that differs (see `Cmp::skip_equal`). The outcome and the message are exactly those of the
+//! token-by-token comparison alone (the tests check that).
+//!
 //! # Messages
 //!
 //! As problemtools' `judgemessage.txt`: `Wrong answer on line L of output (corresponding to
@@ -278,6 +286,20 @@ impl<R: Read> Input<R> {
 
     /// Skips whitespace.
     fn skip_ws(&mut self) -> io::Result<()> {
+        // Most runs are short and buffered: a plain loop over a few bytes first.
+        let end = self.len.min(self.pos + 16);
+        let mut i = self.pos;
+        let mut lines = 0;
+        while i < end && is_ws(self.buf[i]) {
+            lines += u64::from(self.buf[i] == b'\n');
+            i += 1;
+        }
+        self.line += lines;
+        self.consumed += (i - self.pos) as u64;
+        self.pos = i;
+        if i < end {
+            return Ok(());
+        }
         while self.fill()? {
             let avail = &self.buf[self.pos..self.len];
             let n = avail.iter().position(|&b| !is_ws(b)).unwrap_or(avail.len());
@@ -289,6 +311,45 @@ impl<R: Read> Input<R> {
             }
         }
         Ok(())
+    }
+
+    /// Fast path: moves the unconsumed bytes to the front of the buffer and reads more after
+    /// them. `Ok(false)` at end of input (the unconsumed bytes stay available). The caller
+    /// keeps the unconsumed bytes well below the buffer size, so there is always room.
+    fn refill_keeping(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        let keep = self.len - self.pos;
+        debug_assert!(keep < self.buf.len());
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.pos = 0;
+            self.len = keep;
+        }
+        loop {
+            match self.inner.read(&mut self.buf[keep..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.len += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Fast path: consumes `n` buffered bytes containing `lines` LF bytes.
+    #[inline]
+    fn advance(&mut self, n: usize, lines: u64) {
+        debug_assert!(self.pos + n <= self.len);
+        self.pos += n;
+        self.consumed += n as u64;
+        self.line += lines;
     }
 
     /// Appends token bytes to `out` until whitespace, end of input, or `out.len() == limit`.
@@ -323,6 +384,87 @@ impl<R: Read> Input<R> {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fast path helpers
+
+/// Number of LF bytes in `s`. Counted into a `u8` per block of 192 bytes (fewer than 256, so
+/// it cannot overflow): the compiler vectorizes that into byte compares and subtractions
+/// (tens of GB/s), where a plain `filter().count()` widens every byte to 64 bits (2-4 GB/s).
+fn count_lf(s: &[u8]) -> u64 {
+    s.chunks(192)
+        .map(|c| u64::from(c.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+        .sum()
+}
+
+/// Length of the longest common prefix of `a` and `b`: byte for byte, or, unless
+/// `case_sensitive`, up to ASCII letter case.
+fn common_prefix(a: &[u8], b: &[u8], case_sensitive: bool) -> usize {
+    const WORDS: usize = 32;
+    const BLOCK: usize = 256;
+    const FOLD_BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut i = 0;
+    loop {
+        // A few words first (a short equal run is the usual case where the inputs keep
+        // differing), then identical blocks with `==` (memcmp, vectorized), then words up to
+        // the first differing byte.
+        let mut d = first_diff(a, b, i, (i + WORDS).min(n));
+        if d == i + WORDS {
+            i = d;
+            while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+                i += BLOCK;
+            }
+            d = first_diff(a, b, i, n);
+        }
+        if d == n || case_sensitive {
+            return d;
+        }
+        // A difference, maybe of letter case only: go on byte by byte up to case for a while,
+        // and if that holds, with blocks equal up to case (vectorized) for as long as they do.
+        let end = (d + FOLD_BLOCK).min(n);
+        i = d + a[d..end]
+            .iter()
+            .zip(&b[d..end])
+            .take_while(|(x, y)| x.eq_ignore_ascii_case(y))
+            .count();
+        if i < end || i == n {
+            return i;
+        }
+        while i + FOLD_BLOCK <= n && eq_fold(&a[i..i + FOLD_BLOCK], &b[i..i + FOLD_BLOCK]) {
+            i += FOLD_BLOCK;
+        }
+    }
+}
+
+/// The first index in `from..to` where `a` and `b` differ, or `to`.
+#[inline]
+fn first_diff(a: &[u8], b: &[u8], from: usize, to: usize) -> usize {
+    let mut i = from;
+    // 8-byte words: the first differing byte is the lowest set byte of the XOR.
+    while i + 8 <= to {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().unwrap())
+            ^ u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < to && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// Whether `a` and `b` (of the same length) are equal up to ASCII letter case; without an
+/// early exit, so that it vectorizes.
+#[inline]
+fn eq_fold(a: &[u8], b: &[u8]) -> bool {
+    a.iter().zip(b).fold(0u8, |d, (x, y)| {
+        d | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase())
+    }) == 0
 }
 
 // ---------------------------------------------------------------------------------------
@@ -469,7 +611,8 @@ fn bytes_eq(a: &[u8], b: &[u8], case_sensitive: bool) -> bool {
 
 #[inline]
 fn first_mismatch(a: &[u8], b: &[u8], case_sensitive: bool) -> Option<usize> {
-    if bytes_eq(a, b, case_sensitive) {
+    // `==` first: vectorized, and the usual case for the (long) chunks compared here.
+    if a == b || bytes_eq(a, b, case_sensitive) {
         return None;
     }
     Some(if case_sensitive {
@@ -488,6 +631,16 @@ fn first_mismatch(a: &[u8], b: &[u8], case_sensitive: bool) -> Option<usize> {
 /// Bytes of a common prefix kept for the message of a long-token mismatch.
 const HEAD: usize = 24;
 
+/// The fast path leaves a partly identical token longer than this to the token logic (it is
+/// moved to the front of the buffer on every refill, so it must stay well below `BUF_SIZE`).
+const FAST_MAX_PARTIAL: usize = BUF_SIZE / 4;
+
+/// A fast-path attempt that consumed fewer bytes than this counts as a failure (backoff).
+const FAST_MIN_SKIP: u64 = 64;
+
+/// Longest backoff of the fast path, in tokens.
+const FAST_MAX_WAIT: u32 = 63;
+
 struct Cmp<'f, A, T> {
     ans: Input<A>,
     team: Input<T>,
@@ -498,6 +651,9 @@ struct Cmp<'f, A, T> {
     tt: Vec<u8>,
     /// Largest capacity the token buffers reached (tests check it stays bounded).
     max_cap: usize,
+    /// Whether to use the fast path (`skip_equal`); off only to test it against the
+    /// token logic alone.
+    fast: bool,
 }
 
 /// `Ok(Err(message))` is a wrong answer.
@@ -507,6 +663,16 @@ fn compare_impl<A: Read, T: Read>(
     answer: A,
     team: T,
     flags: &DefaultFlags,
+) -> io::Result<(Judgement, usize)> {
+    compare_with(answer, team, flags, true)
+}
+
+/// [`compare_impl`], with or without the fast path.
+fn compare_with<A: Read, T: Read>(
+    answer: A,
+    team: T,
+    flags: &DefaultFlags,
+    fast: bool,
 ) -> io::Result<(Judgement, usize)> {
     // A tolerance is "set" iff it is >= 0 (problemtools: unset = -1; NaN compares false).
     let tol = |t: Option<f64>| t.filter(|e| *e >= 0.0);
@@ -519,6 +685,7 @@ fn compare_impl<A: Read, T: Read>(
         jt: Vec::new(),
         tt: Vec::new(),
         max_cap: 0,
+        fast,
     };
     let verdict = c.run()?;
     let judgement = match verdict {
@@ -542,10 +709,109 @@ impl<A: Read, T: Read> Cmp<'_, A, T> {
         self.max_cap = self.max_cap.max(self.jt.capacity()).max(self.tt.capacity());
     }
 
+    /// The fast path. Both inputs must be at a token boundary (what the main loop sees at
+    /// its start: the start of input, or a byte after a token or a whitespace byte).
+    ///
+    /// A region that is byte-identical in both inputs from there compares equal under every
+    /// flag combination: identical tokens, identical whitespace, identical floats. So does a
+    /// region that is equal up to ASCII letter case unless `case_sensitive`: whitespace bytes
+    /// are not letters (so the whitespace and the token boundaries are identical), the tokens
+    /// are equal as strings, and a float stays the same float (its only letters are `e`/`E`).
+    /// Such a region is consumed with slice comparisons, only counting LF bytes, up to and
+    /// including its last whitespace byte: the inputs are left at a token boundary again, at
+    /// the start of the token that holds the first difference (or that goes on past the
+    /// buffered bytes), and the token logic takes over from there exactly as if it had
+    /// consumed the region itself. The partly compared token is kept in the buffers: when a
+    /// buffer runs out, its unconsumed bytes are moved to its front and more is read after
+    /// them.
+    ///
+    /// Without `space_change_sensitive`, a difference where both inputs have whitespace (the
+    /// token before, if any, ended in both: "\n" vs "\r\n", " " vs "\t"), or where one of
+    /// them has whitespace at a token boundary (more whitespace in one), is skipped too: the
+    /// token is consumed, then the whitespace of each input, and the comparison goes on.
+    ///
+    /// Stops at any other difference, at the end of either input, or when the partly compared
+    /// token grows past `FAST_MAX_PARTIAL` bytes (a long token is left to the token logic).
+    /// Sets `token` to 1 if it was 0 and a token was consumed. Returns the number of answer
+    /// bytes consumed.
+    fn skip_equal(&mut self, token: &mut u64) -> io::Result<u64> {
+        let start = self.ans.consumed;
+        let cs = self.flags.case_sensitive;
+        let scs = self.flags.space_change_sensitive;
+        // Bytes after `pos`, equal in both inputs and without whitespace: the start of a token,
+        // compared but not consumed yet. 0 iff both inputs are at a token boundary.
+        let mut partial = 0usize;
+        loop {
+            if self.ans.pos + partial == self.ans.len && !self.ans.refill_keeping()? {
+                break;
+            }
+            if self.team.pos + partial == self.team.len && !self.team.refill_keeping()? {
+                break;
+            }
+            let a = &self.ans.buf[self.ans.pos..self.ans.len];
+            let t = &self.team.buf[self.team.pos..self.team.len];
+            let avail = a.len().min(t.len());
+            let same = partial + common_prefix(&a[partial..avail], &t[partial..avail], cs);
+            // Whether the differing bytes are whitespace.
+            let ws_at_diff = (same < avail).then(|| (is_ws(a[same]), is_ws(t[same])));
+            let mut cut = 0;
+            if let Some(w) = a[partial..same].iter().rposition(|&b| is_ws(b)) {
+                // Consume up to and including the last whitespace byte of the equal region.
+                cut = partial + w + 1;
+                let region = &a[..cut];
+                let lines = count_lf(region);
+                if *token == 0 && region.iter().any(|&b| !is_ws(b)) {
+                    *token = 1;
+                }
+                self.ans.advance(cut, lines);
+                self.team.advance(cut, lines);
+            }
+            partial = same - cut;
+            let Some((x, y)) = ws_at_diff else {
+                // One buffer ran out: refill it (keeping the partial token) and go on.
+                if partial > FAST_MAX_PARTIAL {
+                    break;
+                }
+                continue;
+            };
+            if scs || !((x && y) || (partial == 0 && (x || y))) {
+                break;
+            }
+            if partial > 0 {
+                // The token ended in both inputs, equal: consume it (no LF in it).
+                *token = (*token).max(1);
+                self.ans.advance(partial, 0);
+                self.team.advance(partial, 0);
+                partial = 0;
+            }
+            self.ans.skip_ws()?;
+            self.team.skip_ws()?;
+        }
+        Ok(self.ans.consumed - start)
+    }
+
     fn run(&mut self) -> Step {
         let use_floats = self.abs_tol.is_some() || self.rel_tol.is_some();
         let mut token: u64 = 0;
+        // Backoff of the fast path where the tokens keep differing (e.g. "1.0" vs "1.00" with
+        // a tolerance on every line): after an attempt that consumed less than
+        // `FAST_MIN_SKIP` bytes, wait for twice as many tokens as before (1, 3, 7, ...,
+        // `FAST_MAX_WAIT`) before the next attempt; a successful attempt resets it.
+        let (mut fast_wait, mut fast_backoff) = (0u32, 0u32);
         loop {
+            if self.fast {
+                if fast_wait == 0 {
+                    let skipped = self.skip_equal(&mut token)?;
+                    fast_backoff = if skipped >= FAST_MIN_SKIP {
+                        0
+                    } else {
+                        (fast_backoff * 2 + 1).min(FAST_MAX_WAIT)
+                    };
+                    fast_wait = fast_backoff;
+                } else {
+                    fast_wait -= 1;
+                }
+            }
             // Space! Can't live with it, can't live without it... (problemtools)
             if self.flags.space_change_sensitive {
                 while let Some(c) = self.ans.peek()? {
@@ -618,6 +884,10 @@ impl<A: Read, T: Read> Cmp<'_, A, T> {
     fn compare_whole(&self, use_floats: bool) -> Result<(), String> {
         let (judge, user) = (&self.jt[..], &self.tt[..]);
         if use_floats {
+            // Identical tokens are equal (the same number, or the same string): no parsing.
+            if judge == user {
+                return Ok(());
+            }
             if let Some(jv) = parse_float(judge) {
                 let Some(tv) = parse_float(user) else {
                     return Err(format!("Expected float, got: {}", show_token(user, true)));
@@ -1565,5 +1835,466 @@ mod tests {
             "{}",
             j.message
         );
+    }
+
+    // ----- the fast path (equal regions skipped with slice comparisons)
+
+    /// Reads at most `.1` bytes at a time.
+    struct Chunked<'a>(&'a [u8], usize);
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// The judgement with the fast path must be exactly the one of the token logic alone,
+    /// whatever the read sizes (the answer and the output in different pieces, so that their
+    /// buffers are not aligned). Returns it.
+    fn check(ans: &[u8], team: &[u8], args: &[&str]) -> Judgement {
+        let f = flags(args);
+        let (reference, _) = compare_with(ans, team, &f, false).unwrap();
+        let pieces: &[(usize, usize)] = if ans.len() + team.len() <= 4096 {
+            &[(usize::MAX, usize::MAX), (1, 1), (1, 3), (5, 2), (64, 63)]
+        } else {
+            &[
+                (usize::MAX, usize::MAX),
+                (4099, BUF_SIZE),
+                (BUF_SIZE, 61),
+                (1000, 1001),
+            ]
+        };
+        for &(pa, pt) in pieces {
+            let (j, _) = compare_with(Chunked(ans, pa), Chunked(team, pt), &f, true).unwrap();
+            assert_eq!(
+                j, reference,
+                "fast path vs token logic, reads of {pa}/{pt} bytes, flags {args:?}"
+            );
+        }
+        reference
+    }
+
+    fn check_ac(ans: &[u8], team: &[u8], args: &[&str]) {
+        let j = check(ans, team, args);
+        assert!(j.accepted, "expected AC with {args:?}: {}", j.message);
+    }
+
+    fn check_wa(ans: &[u8], team: &[u8], args: &[&str]) -> String {
+        let j = check(ans, team, args);
+        assert!(!j.accepted, "expected WA with {args:?}");
+        j.message
+    }
+
+    /// At least `len` bytes of lines like the bench's ("12 84.000012"), and their number.
+    fn prefix(len: usize) -> (Vec<u8>, u64) {
+        let mut v = Vec::with_capacity(len + 32);
+        let mut lines = 0;
+        while v.len() < len {
+            v.extend_from_slice(format!("{lines} {}.{:06}\n", lines * 7, lines % 1000).as_bytes());
+            lines += 1;
+        }
+        (v, lines)
+    }
+
+    fn cat(a: &[u8], b: &[u8]) -> Vec<u8> {
+        [a, b].concat()
+    }
+
+    fn on_line(team: u64, ans: u64, msg: &str) -> String {
+        format!("Wrong answer on line {team} of output (corresponding to line {ans} in answer file)\n{msg}")
+    }
+
+    const ALL_FLAGS: [&[&str]; 8] = [
+        &[],
+        &["case_sensitive"],
+        &["space_change_sensitive"],
+        &["case_sensitive", "space_change_sensitive"],
+        &["float_tolerance", "1e-6"],
+        &["case_sensitive", "float_tolerance", "1e-6"],
+        &["space_change_sensitive", "float_absolute_tolerance", "1e-6"],
+        &[
+            "case_sensitive",
+            "space_change_sensitive",
+            "float_relative_tolerance",
+            "1e-6",
+        ],
+    ];
+
+    fn has_tolerance(f: &[&str]) -> bool {
+        f.iter().any(|a| a.contains("tolerance"))
+    }
+
+    #[test]
+    fn fast_path_identical() {
+        let (p, _) = prefix(300_000);
+        for f in ALL_FLAGS {
+            check_ac(&p, &p, f);
+        }
+        // Without a final newline, and whitespace-only.
+        check_ac(&p[..p.len() - 1], &p[..p.len() - 1], SCS);
+        let ws = b" \n\t\r\n".repeat(50_000);
+        check_ac(&ws, &ws, SCS);
+        check_ac(&ws, &ws, &[]);
+    }
+
+    #[test]
+    fn fast_path_difference_after_long_identical_prefix() {
+        let (p, n) = prefix(300_000);
+        for f in ALL_FLAGS {
+            let m = check_wa(&cat(&p, b"x 1\n"), &cat(&p, b"y 1\n"), f);
+            let expected = "String tokens mismatch\nJudge: \"x\"\nUser: \"y\"";
+            assert_eq!(m, on_line(n + 1, n + 1, expected), "{f:?}");
+            // One byte more or less in the last token.
+            let m = check_wa(&cat(&p, b"12 3"), &cat(&p, b"123 3"), f);
+            let m2 = check_wa(&cat(&p, b"123"), &cat(&p, b"12"), f);
+            if has_tolerance(f) {
+                assert!(m.starts_with(&on_line(n + 1, n + 1, "Too large difference.")));
+                assert!(m2.starts_with(&on_line(n + 1, n + 1, "Too large difference.")));
+            } else {
+                assert!(m.ends_with("Judge: \"12\"\nUser: \"123\""), "{m}");
+                assert!(m2.ends_with("Judge: \"123\"\nUser: \"12\""), "{m2}");
+            }
+        }
+        // Missing and trailing output.
+        let m = check_wa(&cat(&p, b"z\n"), &p, &[]);
+        let expected = "User EOF while judge had more output\n(Next judge token: z)";
+        assert_eq!(m, on_line(n + 1, n + 1, expected));
+        let m = check_wa(&p, &cat(&p, b"\n\nextra\n"), &[]);
+        assert_eq!(m, on_line(n + 3, n + 1, "Trailing output:\nextra"));
+        let m = check_wa(&p, &cat(&p, b"extra"), SCS);
+        assert_eq!(m, on_line(n + 1, n + 1, "Trailing output:\nextra"));
+        // The token before the end of the output was consumed by the fast path (through a
+        // whitespace difference): "User EOF" counts it.
+        let m = check_wa(b"a\nb", b"a\r\n", &[]);
+        assert_eq!(
+            m,
+            on_line(
+                2,
+                2,
+                "User EOF while judge had more output\n(Next judge token: b)"
+            )
+        );
+        let m = check_wa(&cat(&p, b"a\nb"), &cat(&p, b"a\r\n"), &[]);
+        let expected = "User EOF while judge had more output\n(Next judge token: b)";
+        assert_eq!(m, on_line(n + 2, n + 2, expected));
+        // Whitespace only, then a difference.
+        let ws = b" \n".repeat(100_000);
+        let m = check_wa(&cat(&ws, b"x"), &ws, &[]);
+        let expected = "User EOF while judge had more output; user output contained only whitespace.\n(Next judge token: x)";
+        assert_eq!(m, on_line(100_001, 100_001, expected));
+    }
+
+    #[test]
+    fn fast_path_difference_inside_a_token_that_began_in_the_identical_region() {
+        let (p, n) = prefix(200_000);
+        let token = "abcdefghijklmnopqrstuvwxyz0123456789";
+        let ans = cat(&p, format!("{token}X tail\n").as_bytes());
+        let team = cat(&p, format!("{token}Y tail\n").as_bytes());
+        let expected =
+            "String tokens mismatch\nJudge: \"abcdefghijklmno...X\"\nUser: \"abcdefghijklmno...Y\"";
+        for f in ALL_FLAGS {
+            assert_eq!(
+                check_wa(&ans, &team, f),
+                on_line(n + 1, n + 1, expected),
+                "{f:?}"
+            );
+        }
+        // The number of the bench lines: the difference is in the last digits.
+        let ans = cat(&p, b"1234567 8\n");
+        let team = cat(&p, b"1234568 8\n");
+        let m = check_wa(&ans, &team, &[]);
+        assert!(m.ends_with("Judge: \"1234567\"\nUser: \"1234568\""), "{m}");
+        // With a tolerance those are numbers.
+        let m = check_wa(&ans, &team, &["float_tolerance", "1e-9"]);
+        assert!(m.contains("Too large difference."), "{m}");
+        check_ac(&ans, &team, &["float_absolute_tolerance", "1"]);
+        // A long token (more than the fast path keeps, and than a buffer) that begins in
+        // the identical region.
+        for len in [
+            FAST_MAX_PARTIAL - 1,
+            FAST_MAX_PARTIAL + 1,
+            BUF_SIZE + 10,
+            3 * BUF_SIZE,
+        ] {
+            let long = "q".repeat(len);
+            let ans = cat(&p, format!("{long} 1\n").as_bytes());
+            check_ac(&ans, &ans, &["case_sensitive", "space_change_sensitive"]);
+            check_ac(
+                &ans,
+                &cat(&p, format!("{} 1", long.to_uppercase()).as_bytes()),
+                &[],
+            );
+            let team = cat(&p, format!("{long}r 1\n").as_bytes());
+            let m = check_wa(&ans, &team, &[]);
+            let q15 = "q".repeat(15);
+            assert!(
+                m.ends_with(&format!("Judge: \"{q15}...\"\nUser: \"{q15}...r\"")),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_path_at_buffer_boundaries() {
+        // A difference at (and around) the end of the first and second 64 KiB buffers, in a
+        // token, at its first or last byte, or in whitespace; also tokens straddling the
+        // boundary that are equal.
+        let (p, _) = prefix(3 * BUF_SIZE);
+        for boundary in [BUF_SIZE, 2 * BUF_SIZE] {
+            for off in boundary - 9..boundary + 9 {
+                let b = p[off];
+                let mut team = p.clone();
+                if b.is_ascii_digit() {
+                    team[off] = if b == b'9' { b'0' } else { b + 1 };
+                    for f in ALL_FLAGS {
+                        // (With a tolerance, a change of the last decimal may be accepted.)
+                        let j = check(&p, &team, f);
+                        assert!(has_tolerance(f) || !j.accepted, "{f:?}");
+                    }
+                    // A letter instead: "Expected float" with a tolerance.
+                    team[off] = b'x';
+                    check_wa(&p, &team, &["float_tolerance", "1e-6"]);
+                } else if b == b'.' {
+                    team[off] = b',';
+                    check_wa(&p, &team, &["float_tolerance", "1e-6"]);
+                } else {
+                    // Whitespace: other whitespace, more, or none.
+                    team[off] = if b == b'\n' { b' ' } else { b'\t' };
+                    check_ac(&p, &team, &[]);
+                    check_wa(&p, &team, SCS);
+                    let more = [&p[..off], b"\r", &p[off..]].concat();
+                    check_ac(&p, &more, &[]);
+                    check_wa(&p, &more, SCS);
+                    check_ac(&more, &p, &[]);
+                    check_wa(&more, &p, SCS);
+                    let none = [&p[..off], &p[off + 1..]].concat();
+                    check_wa(&p, &none, &[]);
+                }
+                // The answer and the output cut right there.
+                check(&p[..off], &p, &[]);
+                check(&p, &p[..off], SCS);
+                check(&p[..off], &p[..off + 1], &["float_tolerance", "1e-6"]);
+            }
+        }
+        // Case differences and float differences straddling a boundary.
+        let mut v = vec![b'a'; BUF_SIZE - 3];
+        v.extend_from_slice(b" abcdef 1.000000 ");
+        let mut team = v.clone();
+        team[BUF_SIZE - 1..BUF_SIZE + 2].copy_from_slice(b"BCD");
+        check_ac(&v, &team, &[]);
+        check_ac(&v, &team, SCS);
+        check_wa(&v, &team, &["case_sensitive"]);
+        let team = [&v[..BUF_SIZE + 12], b"0", &v[BUF_SIZE + 12..]].concat();
+        assert_eq!(&team[BUF_SIZE + 4..BUF_SIZE + 14], b" 1.0000000");
+        check_ac(&v, &team, &["float_tolerance", "1e-6"]);
+        check_wa(&v, &team, &[]);
+    }
+
+    #[test]
+    fn fast_path_case_differences() {
+        let (p, n) = prefix(200_000);
+        let (ans, team) = (cat(&p, b"ABC 1\n"), cat(&p, b"abc 1\n"));
+        check_ac(&ans, &team, &[]);
+        check_ac(&ans, &team, SCS);
+        check_ac(&ans, &team, &["float_tolerance", "1e-6"]);
+        let m = check_wa(&ans, &team, &["case_sensitive"]);
+        let expected = "String tokens mismatch\nJudge: \"ABC\"\nUser: \"abc\"";
+        assert_eq!(m, on_line(n + 1, n + 1, expected));
+        // Long regions that differ in case everywhere, with a real difference deep inside.
+        let text: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("Case #{i}: Yes 1e5\n").into_bytes())
+            .collect();
+        let upper = text.to_ascii_uppercase();
+        let lower = text.to_ascii_lowercase();
+        check_ac(&text, &upper, &[]);
+        check_ac(&upper, &lower, SCS);
+        check_wa(
+            &text,
+            &upper,
+            &["case_sensitive", "float_tolerance", "1e-6"],
+        );
+        check_wa(&text, &upper, &["case_sensitive"]);
+        let mut bad = upper.clone();
+        let at = bad.len() - 1000;
+        let line = bad[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        bad[at] = b'@'; // '@' vs '`' would be equal if non-letters were folded
+        let m = check_wa(&text, &bad, &[]);
+        assert!(
+            m.starts_with(&on_line(line, line, "String tokens mismatch")),
+            "{m}"
+        );
+        // Non-ASCII letters are not folded.
+        check_wa(&cat(&p, "É".as_bytes()), &cat(&p, "é".as_bytes()), &[]);
+        check_wa(&cat(&p, b"["), &cat(&p, b"{"), &[]);
+    }
+
+    #[test]
+    fn fast_path_floats_with_tolerance() {
+        let (p, n) = prefix(200_000);
+        let t = &["float_tolerance", "1e-6"];
+        let (ans, team) = (cat(&p, b"1.0\n"), cat(&p, b"1.00\n"));
+        check_ac(&ans, &team, t);
+        check_ac(
+            &ans,
+            &team,
+            &["space_change_sensitive", "float_absolute_tolerance", "0"],
+        );
+        let m = check_wa(&ans, &team, &[]);
+        let expected = "String tokens mismatch\nJudge: \"1.0\"\nUser: \"1.00\"";
+        assert_eq!(m, on_line(n + 1, n + 1, expected));
+        check_ac(
+            &cat(&p, b"3.14159265358979 x"),
+            &cat(&p, b"3.14159265358978 X"),
+            t,
+        );
+        let m = check_wa(&cat(&p, b"1.5\n"), &cat(&p, b"1.6\n"), t);
+        assert!(
+            m.starts_with(&on_line(n + 1, n + 1, "Too large difference.")),
+            "{m}"
+        );
+        let m = check_wa(&cat(&p, b"1.5\n"), &cat(&p, b"1.5x\n"), t);
+        assert_eq!(m, on_line(n + 1, n + 1, "Expected float, got: 1.5x"));
+        // e vs E is the same number (and, without case_sensitive, the same string).
+        check_ac(
+            &cat(&p, b"1e5"),
+            &cat(&p, b"1E5"),
+            &["case_sensitive", "float_tolerance", "0"],
+        );
+        check_wa(&cat(&p, b"1e5"), &cat(&p, b"1E5"), &["case_sensitive"]);
+        // Every line of the bench pattern with one more zero: all numbers differ as strings.
+        let zeros: Vec<u8> = p
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .flat_map(|l| [l, b"0\n"].concat())
+            .collect();
+        check_ac(&p, &zeros, t);
+        check_wa(&p, &zeros, &[]);
+    }
+
+    #[test]
+    fn fast_path_space_change_sensitive() {
+        let (p, n) = prefix(200_000);
+        let m = check_wa(&cat(&p, b"1 2\n"), &cat(&p, b"1  2\n"), SCS);
+        let expected = "Space change error: judge out of space, got 32 from user";
+        assert_eq!(m, on_line(n + 1, n + 1, expected));
+        let m = check_wa(&cat(&p, b"1\n"), &cat(&p, b"1\r\n"), SCS);
+        assert_eq!(
+            m,
+            on_line(n + 1, n + 1, "Space change error: got 13 expected 10")
+        );
+        let m = check_wa(&cat(&p, b"1\t2"), &cat(&p, b"1 2"), SCS);
+        assert_eq!(
+            m,
+            on_line(n + 1, n + 1, "Space change error: got 32 expected 9")
+        );
+        // A missing final newline.
+        let m = check_wa(&p, &p[..p.len() - 1], SCS);
+        assert_eq!(m, on_line(n, n, "Space change error: got -1 expected 10"));
+        check_ac(&p, &p[..p.len() - 1], &[]);
+        // A missing whitespace run between two tokens that are equal up to case.
+        let m = check_wa(&cat(&p, b"ab cd"), &cat(&p, b"ABCD"), SCS);
+        assert!(m.ends_with("Judge: \"ab\"\nUser: \"ABCD\""), "{m}");
+        check_ac(&cat(&p, b"a B\n"), &cat(&p, b"A b\n"), SCS);
+    }
+
+    #[test]
+    fn fast_path_crlf_and_whitespace_in_default_mode() {
+        let (p, n) = prefix(200_000);
+        let crlf: Vec<u8> = p
+            .iter()
+            .flat_map(|&b| {
+                if b == b'\n' {
+                    b"\r\n".to_vec()
+                } else {
+                    vec![b]
+                }
+            })
+            .collect();
+        check_ac(&p, &crlf, &[]);
+        check_ac(&crlf, &p, &["float_tolerance", "1e-6"]);
+        check_wa(&p, &crlf, SCS);
+        // A difference at the end: the line numbers count the LF bytes.
+        let m = check_wa(&cat(&p, b"x\n"), &cat(&crlf, b"y\r\n"), &[]);
+        let expected = "String tokens mismatch\nJudge: \"x\"\nUser: \"y\"";
+        assert_eq!(m, on_line(n + 1, n + 1, expected));
+        let m = check_wa(&cat(&p, b"\n\n\nx\n"), &cat(&crlf, b"y\r\n"), &[]);
+        assert_eq!(m, on_line(n + 1, n + 4, expected));
+        // Tabs, several spaces, blank lines, trailing spaces.
+        let loose: Vec<u8> = p
+            .iter()
+            .flat_map(|&b| match b {
+                b' ' => b"\t  ".to_vec(),
+                b'\n' => b"  \n\n".to_vec(),
+                _ => vec![b],
+            })
+            .collect();
+        check_ac(&p, &loose, &[]);
+        check_ac(&loose, &p, &[]);
+        let m = check_wa(&cat(&p, b"x"), &cat(&loose, b"y"), &[]);
+        assert_eq!(m, on_line(2 * n + 1, n + 1, expected));
+        // Tokens glued together or split are differences.
+        check_wa(&cat(&p, b"ab"), &cat(&p, b"a b"), &[]);
+        check_wa(&cat(&p, b"a b"), &cat(&p, b"ab"), &[]);
+    }
+
+    #[test]
+    fn fast_path_matches_token_logic_on_random_inputs() {
+        // Random texts of tokens and whitespace, and mutated copies, under every flag
+        // combination: the fast path must give exactly the judgement of the token logic.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let tokens: [&[u8]; 12] = [
+            b"1", b"1.0", b"1.00", b"-0", b"0", b"1e5", b"1E5", b"abc", b"ABC", b"x", b"2.5",
+            b"Yes",
+        ];
+        let spaces: [&[u8]; 6] = [b" ", b"\n", b"\r\n", b"\t", b"  ", b"\n\n"];
+        for round in 0..90 {
+            let len = match round % 10 {
+                9 => 150_000,
+                0..=3 => 1 + rnd(20),
+                _ => 2 + rnd(600),
+            };
+            let mut ans = Vec::new();
+            if rnd(4) == 0 {
+                ans.extend_from_slice(spaces[rnd(spaces.len())]);
+            }
+            while ans.len() < len {
+                ans.extend_from_slice(tokens[rnd(tokens.len())]);
+                ans.extend_from_slice(spaces[rnd(spaces.len())]);
+            }
+            if rnd(3) == 0 {
+                ans.pop();
+            }
+            let mut team = ans.clone();
+            for _ in 0..rnd(4) {
+                let at = rnd(team.len() + 1);
+                match rnd(6) {
+                    0 => team.insert(at, b"x \n\r1.A"[rnd(7)]),
+                    1 if at < team.len() => {
+                        team.remove(at);
+                    }
+                    2 if at < team.len() => team[at] = team[at].to_ascii_uppercase(),
+                    3 if at < team.len() => team[at] = team[at].to_ascii_lowercase(),
+                    4 => team.insert(at, b'0'),
+                    _ => team.truncate(at),
+                };
+            }
+            if rnd(2) == 0 {
+                // A final difference, so that the line numbers are checked too.
+                ans.extend_from_slice(b"\nEND");
+                team.extend_from_slice(b"\nFIN");
+            }
+            for f in ALL_FLAGS {
+                check(&ans, &team, f);
+                check(&team, &ans, f);
+            }
+        }
     }
 }
