@@ -3,8 +3,8 @@
 //! [`ChildPlan`], and failures are reported as `(step, index, errno)` over a CLOEXEC pipe.
 //!
 //! Two processes run this code:
-//! - the box's **init** (pid 1 of the new pid namespace): enters its fresh network namespace
-//!   (made ahead by [`crate::netns`]), builds the mount tree, sets the hostname, resets every
+//! - the box's **init** (pid 1 of the new pid namespace): enters its fresh network and IPC
+//!   namespaces (made ahead by [`crate::netns`]), builds the mount tree, sets the hostname, resets every
 //!   signal disposition, waits for the supervisor's go (sent once the supervisor has made the
 //!   box's cgroup, which overlaps with the mount work; EOF means the supervisor failed or died),
 //!   starts the program, then reaps every process of the box until the program exits, writes
@@ -38,6 +38,9 @@ use std::os::fd::RawFd;
 
 use crate::mount;
 
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("the box's raw system calls (child::sys) and its seccomp filter are written for x86_64");
+
 /// Where the child failed. Sent to the parent with the step's index and the errno.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
@@ -63,15 +66,16 @@ pub enum Step {
     Seccomp,
     Exec,
     JoinCgroup,
+    Affinity,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 21] = [
+        const ALL: [Step; 22] = [
             CloseFds, ParentDeathSignal, SupervisorGone, Mount, Hostname, NetNamespace, CgroupNamespace,
             ForkProgram, Setsid, Signals, Stdio, Rlimit, Chdir, DropCapabilities, Setgroups, Setgid, Setuid,
-            NoNewPrivs, Seccomp, Exec, JoinCgroup,
+            NoNewPrivs, Seccomp, Exec, JoinCgroup, Affinity,
         ];
         ALL.into_iter().find(|s| *s as u32 == v)
     }
@@ -83,7 +87,7 @@ impl Step {
             Step::SupervisorGone => "wait for the supervisor's go",
             Step::Mount => "build the mount tree",
             Step::Hostname => "set the hostname",
-            Step::NetNamespace => "enter the network namespace",
+            Step::NetNamespace => "enter the network (#0) or IPC (#1) namespace",
             Step::CgroupNamespace => "enter a cgroup namespace",
             Step::ForkProgram => "start the program",
             Step::Setsid => "start a session",
@@ -99,6 +103,7 @@ impl Step {
             Step::Seccomp => "install the seccomp filter",
             Step::Exec => "execute the program",
             Step::JoinCgroup => "join the box's cgroup",
+            Step::Affinity => "restore the CPU affinity",
         }
     }
 }
@@ -127,8 +132,9 @@ pub struct ChildPlan {
     pub status_fd: RawFd,
     pub mounts: Vec<mount::Op>,
     pub hostname: CString,
-    /// The box's fresh network namespace (lo up).
+    /// The box's fresh network namespace (lo up) and IPC namespace.
     pub netns_fd: RawFd,
+    pub ipcns_fd: RawFd,
     /// Descriptors that become the program's 0, 1, 2 (all above 2).
     pub stdio: [RawFd; 3],
     pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
@@ -147,6 +153,10 @@ pub struct ChildPlan {
     pub _strings: Vec<CString>,
     /// Point into the sandbox's prepared filters, which outlive every run.
     pub seccomp: Vec<libc::sock_fprog>,
+    /// The CPU affinity to restore when the supervisor started init on its own CPU (see
+    /// `supervisor::clone_box`): the program restores it right before exec, init once the
+    /// program runs.
+    pub affinity: Option<libc::cpu_set_t>,
 }
 
 /// Raw system calls for the code between clone and exec: they return the errno instead of
@@ -265,13 +275,14 @@ pub struct ChildStacks {
 unsafe impl Send for ChildStacks {}
 
 impl ChildStacks {
-    /// Size of each stack. Init and the program need a few KiB (no recursion, small frames).
+    /// Size of each stack. They need a few KiB (no recursion, small frames).
     const STACK_BYTES: usize = 64 * 1024;
+    const COUNT: usize = 2;
 
     pub fn new() -> io::Result<Self> {
         // SAFETY: sysconf(3) has no memory effects.
         let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as usize;
-        let len = 2 * (page + Self::STACK_BYTES);
+        let len = Self::COUNT * (page + Self::STACK_BYTES);
         // SAFETY: a fresh anonymous mapping; no existing memory is affected.
         let base = unsafe {
             libc::mmap(
@@ -287,10 +298,14 @@ impl ChildStacks {
             return Err(io::Error::last_os_error());
         }
         let stacks = ChildStacks { base, page };
-        for top in [stacks.init_top(), stacks.program_top()] {
+        for i in 0..Self::COUNT {
             // SAFETY: the range lies inside our mapping (below each top, above its guard page).
             let rc = unsafe {
-                libc::mprotect((top - Self::STACK_BYTES) as *mut libc::c_void, Self::STACK_BYTES, libc::PROT_READ | libc::PROT_WRITE)
+                libc::mprotect(
+                    (stacks.top(i) - Self::STACK_BYTES) as *mut libc::c_void,
+                    Self::STACK_BYTES,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
             };
             if rc < 0 {
                 return Err(io::Error::last_os_error());
@@ -300,21 +315,22 @@ impl ChildStacks {
     }
 
     fn len(&self) -> usize {
-        2 * (self.page + Self::STACK_BYTES)
+        Self::COUNT * (self.page + Self::STACK_BYTES)
+    }
+
+    /// Top of stack `i` (page aligned).
+    fn top(&self, i: usize) -> usize {
+        self.base as usize + (i + 1) * (self.page + Self::STACK_BYTES)
     }
 
     /// Lowest address and size of init's stack, for `clone_args`.
     pub fn init_stack(&self) -> (usize, usize) {
-        (self.init_top() - Self::STACK_BYTES, Self::STACK_BYTES)
+        (self.top(0) - Self::STACK_BYTES, Self::STACK_BYTES)
     }
 
-    fn init_top(&self) -> usize {
-        self.base as usize + self.page + Self::STACK_BYTES
-    }
-
-    /// Top of the program's stack (page aligned).
+    /// Top of the program's stack.
     pub fn program_top(&self) -> usize {
-        self.base as usize + self.len()
+        self.top(1)
     }
 }
 
@@ -386,7 +402,9 @@ unsafe fn init_main(plan: &ChildPlan) -> ! {
         // prctl, the go pipe below reads EOF.
         check(e, Step::ParentDeathSignal, 0, sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL));
         check(e, Step::NetNamespace, 0, sys!(libc::SYS_setns, plan.netns_fd, libc::CLONE_NEWNET));
+        check(e, Step::NetNamespace, 1, sys!(libc::SYS_setns, plan.ipcns_fd, libc::CLONE_NEWIPC));
         let _ = sys!(libc::SYS_close, plan.netns_fd);
+        let _ = sys!(libc::SYS_close, plan.ipcns_fd);
 
         for (i, op) in plan.mounts.iter().enumerate() {
             if let Err(err) = mount::apply(op) {
@@ -428,6 +446,10 @@ unsafe fn init_main(plan: &ChildPlan) -> ! {
         // Only the program keeps the failure pipe and stdio open; init keeps the status pipe.
         for &fd in plan.stdio.iter().chain([plan.err_fd].iter()) {
             let _ = sys!(libc::SYS_close, fd);
+        }
+        if let Some(mask) = &plan.affinity {
+            // Init only waits from here on; where it runs matters to nobody.
+            let _ = sys!(libc::SYS_sched_setaffinity, 0, std::mem::size_of::<libc::cpu_set_t>(), mask as *const libc::cpu_set_t);
         }
         let status_fd = plan.status_fd;
         loop {
@@ -511,6 +533,12 @@ unsafe fn program_main(plan: &ChildPlan) -> ! {
             let rc = sys!(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, prog as *const libc::sock_fprog);
             check(e, Step::Seccomp, i as u32, rc);
         }
+        // Last: until here the program ran on the supervisor's CPU, where it started without
+        // waking another one (see `supervisor::clone_box`); from exec on it runs anywhere it may.
+        if let Some(mask) = &plan.affinity {
+            let rc = sys!(libc::SYS_sched_setaffinity, 0, std::mem::size_of::<libc::cpu_set_t>(), mask as *const libc::cpu_set_t);
+            check(e, Step::Affinity, 0, rc);
+        }
         let mut last = libc::ENOENT;
         for p in &plan.exec_paths {
             // execve(2) returns only on failure.
@@ -529,13 +557,13 @@ mod tests {
 
     #[test]
     fn steps_round_trip() {
-        for v in 1..=21 {
+        for v in 1..=22 {
             let s = Step::from_u32(v).unwrap();
             assert_eq!(s as u32, v);
             assert!(!s.describe().is_empty());
         }
         assert!(Step::from_u32(0).is_none());
-        assert!(Step::from_u32(22).is_none());
+        assert!(Step::from_u32(23).is_none());
     }
 
     #[test]
@@ -552,5 +580,11 @@ mod tests {
         assert_eq!((lo + len) % 16, 0);
         assert_eq!(s.program_top() % 16, 0);
         assert!(s.program_top() - ChildStacks::STACK_BYTES > lo + len, "a guard page between the stacks");
+        // The stacks are writable.
+        // SAFETY: the last byte below each top is inside its stack.
+        unsafe {
+            *((lo + len - 1) as *mut u8) = 1;
+            *((s.program_top() - 1) as *mut u8) = 1;
+        }
     }
 }

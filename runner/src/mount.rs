@@ -11,26 +11,32 @@
 //! 4. make the new root and `/dev` read-only, `pivot_root` into it and detach the old root.
 //!
 //! That is the same for every box but `/proc`, `/tmp`, the workdir and the caller's mounts, so
-//! a sandbox builds the rest once, as a [`Template`]: a mount namespace of its own whose root is
-//! the read-only default tree (steps 1, 2, 4 and the default part of 3, with empty mount points
-//! for the per-box mounts). A box's init then enters the template and takes a private copy of
-//! it (`setns` + `unshare`: a copy of a dozen mounts instead of the host's, no pivot, no detach
-//! of the host's mounts), and mounts only its own `/proc`, `/tmp`, workdir and the caller's
-//! binds on top. The copies share the template's read-only mounts and nothing writable: the
-//! template's root, `/dev`, `/usr`, `/etc` are read-only mounts in every copy, and whatever
-//! would have to be created in the template's root itself (a mount point for a destination that
-//! does not exist there, a mount that replaces a default one, anything under `/dev` or
-//! `/proc`) makes that run build its whole tree the first way instead.
+//! a sandbox of more than one run builds the rest once (in the background, from its start), as
+//! a [`Template`]: a mount namespace of its own whose root is the read-only default tree, with
+//! empty mount points for the per-box mounts. It holds the host's trees as they were then (a
+//! mount made under `/usr` later is not in it). A box's init enters the template and takes a
+//! private copy of it (`setns` + `unshare`: a copy of a dozen mounts instead of the host's, no
+//! pivot, no detach of the host's mounts, which waits for an RCU grace period), and mounts only
+//! its own `/proc`, `/tmp`, workdir and the caller's binds on top. The copies share the template's read-only mounts and nothing writable: the
+//! template's root, `/dev`, `/usr`, `/etc` are read-only mounts in every copy. A mount point
+//! that the template's root lacks (a destination like `/sub` or `/judge/input`) is made there by
+//! the supervisor, through a writable mount of the template's root filesystem that no box can
+//! reach: an empty directory (or file), owned by root, read-only in every box, and there for
+//! every later box of the sandbox (its name comes from a run's spec, never from a box). A mount
+//! that replaces a default one, anything under `/dev` or `/proc`, or a mount point that would
+//! be a file for one run and a directory for another makes that run build its whole tree the
+//! first way instead.
 //!
 //! Needs Linux 5.12+ (`mount_setattr`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CString;
 use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use crate::spec::BindMount;
 
@@ -73,6 +79,8 @@ pub enum MountError {
     Snapshot { path: PathBuf, source: io::Error },
     #[error("build the template mount tree: {step}: {source}")]
     Template { step: String, source: io::Error },
+    #[error("make the mount point {path} in the template mount tree: {source}")]
+    MountPoint { path: PathBuf, source: io::Error },
 }
 
 /// What the host offers for the default tree, read once per sandbox.
@@ -124,7 +132,13 @@ impl DefaultTree {
             };
             entries.push((p.clone(), p, kind));
         }
-        let etc = etc_snapshot::prepare(&state_dir.join("etc"), &etc_entries())?;
+        let etc_root = state_dir.join("etc");
+        // What is chosen from /etc: an index made under another choice does not count.
+        let choice = format!("{DEFAULT_ETC:?}{DEFAULT_ETC_PREFIXES:?}");
+        let etc = match etc_snapshot::cached(&etc_root, &choice) {
+            Some(dir) => dir,
+            None => etc_snapshot::prepare(&etc_root, &etc_entries(), &choice)?,
+        };
         entries.push((PathBuf::from("/etc"), etc, HostKind::Bind { is_dir: true }));
         let dev_nodes = DEV_NODES
             .iter()
@@ -156,11 +170,18 @@ mod etc_snapshot {
     /// Hashes names, types, sizes, modes and times of everything under `paths`. Symlinks inside
     /// directories are not read one by one: a symlink cannot be changed in place, so adding,
     /// replacing or removing one changes its directory's mtime, which is hashed (this keeps the
-    /// hundreds of links of /etc/alternatives out of the per-start cost).
-    fn fingerprint(paths: &[PathBuf], h: &mut DefaultHasher) {
+    /// hundreds of links of /etc/alternatives out of the per-start cost). The index line of every
+    /// path hashed but those symlinks goes to `seen` (`None` if one cannot be written).
+    fn fingerprint(paths: &[PathBuf], h: &mut DefaultHasher, seen: &mut Option<Vec<String>>) {
         for p in paths {
             let Ok(m) = fs::symlink_metadata(p) else { continue };
             (p, m.mode(), m.size(), m.mtime(), m.mtime_nsec(), m.ino()).hash(h);
+            if let Some(lines) = seen {
+                match index_line(p, &m) {
+                    Some(l) => lines.push(l),
+                    None => *seen = None,
+                }
+            }
             if m.file_type().is_symlink() {
                 fs::read_link(p).ok().hash(h);
             } else if m.is_dir() {
@@ -175,7 +196,7 @@ mod etc_snapshot {
                 links.sort();
                 links.hash(h);
                 kids.sort();
-                fingerprint(&kids, h);
+                fingerprint(&kids, h, seen);
             }
         }
     }
@@ -196,12 +217,93 @@ mod etc_snapshot {
         Ok(())
     }
 
-    /// Returns the snapshot directory for the current contents of `paths`, making it if needed.
-    pub fn prepare(root: &Path, paths: &[PathBuf]) -> Result<PathBuf, MountError> {
+    /// The index of the last snapshot, under the snapshots' root.
+    const INDEX: &str = "index";
+
+    /// What the index records of a path: inode, mode, size, mtime and ctime (the ctime cannot
+    /// be set back), then the path. `None` if the path cannot be written on a line.
+    fn index_line(p: &Path, m: &fs::Metadata) -> Option<String> {
+        let path = p.to_str().filter(|p| !p.contains('\n'))?;
+        Some(format!(
+            "{} {} {} {} {} {} {} {path}",
+            m.ino(),
+            m.mode(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec()
+        ))
+    }
+
+    /// The last snapshot, if nothing the index records has changed since: the directories that
+    /// hold the chosen entries (their times change when an entry is added, removed, renamed or
+    /// replaced, symlinks included), the entries, and every file and directory under them but
+    /// the symlinks (covered by their directories). That is what the fingerprint covers, for one
+    /// `lstat` per recorded path instead of reading every directory. `choice` names what was
+    /// chosen from the directories (the index of another choice does not count).
+    pub fn cached(root: &Path, choice: &str) -> Option<PathBuf> {
+        let text = fs::read_to_string(root.join(INDEX)).ok()?;
+        let mut lines = text.lines();
+        let (name, key) = lines.next()?.strip_prefix("snapshot ")?.split_once(' ')?;
+        if key != choice_key(choice) {
+            return None;
+        }
+        let dir = root.join(name);
+        for line in lines {
+            let path = line.splitn(8, ' ').nth(7)?;
+            let p = Path::new(path);
+            let now = fs::symlink_metadata(p).ok().and_then(|m| index_line(p, &m));
+            if now.as_deref() != Some(line) {
+                return None;
+            }
+        }
+        dir.is_dir().then_some(dir)
+    }
+
+    fn choice_key(choice: &str) -> String {
         let mut h = DefaultHasher::new();
-        fingerprint(paths, &mut h);
-        let dir = root.join(format!("{:016x}", h.finish()));
+        choice.hash(&mut h);
+        format!("{:016x}", h.finish())
+    }
+
+    /// Records `seen` as what snapshot `name` was made of, under `choice`.
+    fn write_index(root: &Path, name: &str, choice: &str, seen: Option<Vec<String>>) {
+        let Some(seen) = seen else { return };
+        let mut text = format!("snapshot {name} {}\n", choice_key(choice));
+        for line in seen {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let tmp = root.join(format!(".{INDEX}-{}", std::process::id()));
+        // Best effort: without an index the next start computes the fingerprint.
+        if fs::write(&tmp, text).and_then(|()| fs::rename(&tmp, root.join(INDEX))).is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+    }
+
+    /// Returns the snapshot directory for the current contents of `paths`, making it if needed,
+    /// and indexes it under `choice` (see [`cached`]).
+    pub fn prepare(root: &Path, paths: &[PathBuf], choice: &str) -> Result<PathBuf, MountError> {
+        // The index records the times the fingerprint saw, before anything is copied: a change
+        // from then on shows at the next start. The directories holding the entries first
+        // (new entries next to them, e.g. a new java-* directory).
+        let mut seen = Some(Vec::new());
+        let mut parents: Vec<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
+        parents.dedup();
+        for p in parents {
+            let line = fs::symlink_metadata(p).ok().and_then(|m| index_line(p, &m));
+            match (line, &mut seen) {
+                (Some(l), Some(lines)) => lines.push(l),
+                _ => seen = None,
+            }
+        }
+        let mut h = DefaultHasher::new();
+        fingerprint(paths, &mut h, &mut seen);
+        let name = format!("{:016x}", h.finish());
+        let dir = root.join(&name);
         if dir.is_dir() {
+            write_index(root, &name, choice, seen);
             return Ok(dir);
         }
         fs::create_dir_all(root).map_err(err(root))?;
@@ -218,6 +320,9 @@ mod etc_snapshot {
         });
         if res.is_err() || tmp.exists() {
             let _ = fs::remove_dir_all(&tmp);
+        }
+        if res.is_ok() {
+            write_index(root, &name, choice, seen);
         }
         res.map(|()| dir)
     }
@@ -579,13 +684,18 @@ pub fn plan(tree: &DefaultTree, template: Option<&Template>, s: &TreeSettings) -
     Ok(b.plan)
 }
 
-/// The plan on the template, or `None` when the run needs what the template cannot give
-/// without writing to it.
+/// The plan on the template, or `None` when the run needs what the template cannot give:
+/// a mount that replaces a default one, anything under `/dev` or `/proc`, or a mount point in
+/// the template's root that is a file for one run and a directory for another.
 fn plan_on_template(t: &Template, entries: &[(PathBuf, Entry)], s: &TreeSettings) -> Result<Option<MountPlan>, MountError> {
     let mut b = Builder::new("/");
-    b.made.extend(t.top.iter().cloned());
+    b.made.extend(t.defaults.iter().cloned());
+    b.made.extend(t.dirs());
     b.plan.on_template = true;
     b.plan.push(Op::EnterTemplate { ns: t.ns.as_raw_fd() }, "enter a copy of the default tree".into());
+    // What is mounted in the box: mount points below these are not in the template's root.
+    let mut mounts: Vec<&Path> = t.defaults.iter().map(PathBuf::as_path).collect();
+    mounts.extend([Path::new("/dev"), Path::new("/proc")]);
     for (dest, e) in entries {
         match e {
             Entry::Host(..) => continue,
@@ -597,18 +707,61 @@ fn plan_on_template(t: &Template, entries: &[(PathBuf, Entry)], s: &TreeSettings
             return Ok(None);
         }
         add_entry(&mut b, dest, e, s)?;
+        mounts.push(dest);
     }
-    // A mount point the template's root lacks would have to be made in it.
-    let in_template_root = |p: &CString| Path::new(std::ffi::OsStr::from_bytes(p.as_bytes())).parent() == Some(Path::new("/"));
-    let writes_root = b.plan.ops.iter().any(|op| match op {
-        Op::Mkdir { path } | Op::Mkfile { path } | Op::Symlink { path, .. } => in_template_root(path),
-        _ => false,
-    });
-    if writes_root {
+    // Mount points in the template's root filesystem are made there, by the supervisor (the
+    // boxes' copies are read-only); the rest are steps of the box's init.
+    let MountPlan { ops, descriptions, trees, on_template } = b.plan;
+    let mut plan = MountPlan { ops: Vec::new(), descriptions: Vec::new(), trees, on_template };
+    let mut points: Vec<(PathBuf, bool)> = Vec::new();
+    for (op, description) in ops.into_iter().zip(descriptions) {
+        let point = match &op {
+            Op::Mkdir { path } => Some((path, true)),
+            Op::Mkfile { path } => Some((path, false)),
+            _ => None,
+        };
+        if let Some((path, is_dir)) = point {
+            let path = Path::new(std::ffi::OsStr::from_bytes(path.as_bytes()));
+            let parent = path.parent().unwrap_or(Path::new("/"));
+            if !mounts.iter().any(|m| parent.starts_with(m)) {
+                points.push((path.to_owned(), is_dir));
+                continue;
+            }
+        }
+        plan.push(op, description);
+    }
+    if !t.add_mount_points(&points)? {
         return Ok(None);
     }
-    mount_proc(&mut b)?;
-    Ok(Some(b.plan))
+    plan.push(Op::Proc { target: c"/proc".to_owned() }, "mount /proc".into());
+    Ok(Some(plan))
+}
+
+/// A template being built in a background thread (see [`Template::build_in_background`]).
+#[derive(Debug)]
+pub struct PendingTemplate {
+    handle: Mutex<Option<std::thread::JoinHandle<Result<Template, MountError>>>>,
+    built: OnceLock<Option<Template>>,
+}
+
+impl PendingTemplate {
+    /// The template, once built (waiting for it the first time); `None` if it could not be
+    /// built, and then every box builds its whole tree (it is only a shortcut).
+    pub fn get(&self) -> Option<&Template> {
+        self.built
+            .get_or_init(|| {
+                let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+                match handle.join() {
+                    Ok(Ok(t)) => Some(t),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "no template mount tree: every box builds its whole tree");
+                        None
+                    }
+                    Err(_) => None,
+                }
+            })
+            .as_ref()
+    }
 }
 
 /// The default tree of a sandbox, built once in a mount namespace of its own (see the module's
@@ -616,8 +769,13 @@ fn plan_on_template(t: &Template, entries: &[(PathBuf, Entry)], s: &TreeSettings
 #[derive(Debug)]
 pub struct Template {
     ns: OwnedFd,
-    /// What the template's root holds: per-box mounts go on these or below them.
-    top: BTreeSet<PathBuf>,
+    /// The template's root filesystem through a writable mount of it that is in no namespace:
+    /// where the supervisor adds mount points (never reachable from a box).
+    root: OwnedFd,
+    /// What the template's root holds besides the default mounts: path and whether it is a
+    /// directory. Grows when a run needs a mount point that is not there yet; never shrinks (an
+    /// entry removed under a box's mount would unmount it).
+    made: Mutex<BTreeMap<PathBuf, bool>>,
     /// Destinations of the default mounts.
     defaults: Vec<PathBuf>,
 }
@@ -626,39 +784,105 @@ impl Template {
     /// Builds the template from `tree`, in a thread of its own (which leaves the process's
     /// mount namespace and is gone when this returns).
     pub fn build(tree: &DefaultTree) -> Result<Template, MountError> {
+        std::thread::scope(|sc| sc.spawn(|| Template::build_here(tree)).join()).unwrap_or_else(|_| {
+            Err(MountError::Template { step: "build in a thread".into(), source: io::Error::other("the thread panicked") })
+        })
+    }
+
+    /// Starts building the template in a background thread; the first run that needs it waits
+    /// for it. Most of the work is a wait (detaching the host's mounts waits for an RCU grace
+    /// period), which so overlaps with the rest of the sandbox's start.
+    pub fn build_in_background(tree: DefaultTree) -> io::Result<PendingTemplate> {
+        let handle = std::thread::Builder::new()
+            .name("judge-template".into())
+            .spawn(move || Template::build_here(&tree))?;
+        Ok(PendingTemplate { handle: Mutex::new(Some(handle)), built: OnceLock::new() })
+    }
+
+    /// Builds the template in the calling thread, which it moves to the template's mount
+    /// namespace for good: only for a thread of its own.
+    fn build_here(tree: &DefaultTree) -> Result<Template, MountError> {
         let mut b = Builder::new(NEW_ROOT);
         start_root(&mut b)?;
-        let mut top: BTreeSet<PathBuf> = BTreeSet::new();
         for (dest, src, kind) in &tree.entries {
             add_entry(&mut b, dest, &Entry::Host(src, kind), &TreeSettings::none())?;
-            top.insert(dest.clone());
         }
         // Mount points of the per-box mounts.
+        let mut made = BTreeMap::new();
         for d in ["/tmp", crate::spec::DEFAULT_WORKDIR, "/proc"] {
             b.mkdirs(Path::new(d), true)?;
-            top.insert(PathBuf::from(d));
+            made.insert(PathBuf::from(d), true);
         }
-        top.insert(PathBuf::from("/dev"));
+        made.insert(PathBuf::from("/dev"), true);
         finish_root(&mut b, tree)?;
         let defaults = tree.entries.iter().map(|(d, _, _)| d.clone()).collect();
         let (ops, descriptions, trees) = b.plan.split();
-        let built = std::thread::scope(|sc| {
-            sc.spawn(|| build_template_namespace(&ops)).join().unwrap_or(Err((usize::MAX, libc::EIO)))
-        });
+        let built = build_template_namespace(&ops);
         drop(trees);
         match built {
-            Ok(ns) => Ok(Template { ns, top, defaults }),
+            Ok((ns, root)) => Ok(Template { ns, root, made: Mutex::new(made), defaults }),
             Err((step, errno)) => Err(MountError::Template {
                 step: descriptions.get(step).cloned().unwrap_or_else(|| "enter a new mount namespace".into()),
                 source: io::Error::from_raw_os_error(errno),
             }),
         }
     }
+
+    /// The directories the template's root holds (mount points of earlier runs included).
+    fn dirs(&self) -> Vec<PathBuf> {
+        let made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        made.iter().filter(|(_, is_dir)| **is_dir).map(|(p, _)| p.clone()).collect()
+    }
+
+    /// Makes the mount points (in order: parents first) in the template's root, empty and
+    /// owned by root: directories 0755, files 0644. Returns false if one exists with the other
+    /// type (that run builds its whole tree instead).
+    fn add_mount_points(&self, points: &[(PathBuf, bool)]) -> Result<bool, MountError> {
+        if points.is_empty() {
+            return Ok(true);
+        }
+        let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        for (path, is_dir) in points {
+            match made.get(path) {
+                Some(d) if d == is_dir => continue,
+                Some(_) => return Ok(false),
+                None => {}
+            }
+            let err = |source| MountError::MountPoint { path: path.clone(), source };
+            let rel = cstring(path.strip_prefix("/").unwrap_or(path))?;
+            let root = self.root.as_raw_fd();
+            let mode: libc::mode_t = if *is_dir { 0o755 } else { 0o644 };
+            // SAFETY: mkdirat(2)/openat(2)/close(2) relative to our own directory descriptor,
+            // with a NUL-terminated path.
+            let rc = unsafe {
+                if *is_dir {
+                    libc::mkdirat(root, rel.as_ptr(), mode)
+                } else {
+                    let fd = libc::openat(root, rel.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC, mode);
+                    if fd >= 0 {
+                        libc::close(fd);
+                    }
+                    fd.min(0)
+                }
+            };
+            if rc < 0 {
+                return Err(err(io::Error::last_os_error()));
+            }
+            // Exactly the mode, whatever this process's umask.
+            // SAFETY: fchmodat(2) relative to our own directory descriptor.
+            if unsafe { libc::fchmodat(root, rel.as_ptr(), mode, 0) } < 0 {
+                return Err(err(io::Error::last_os_error()));
+            }
+            made.insert(path.clone(), *is_dir);
+        }
+        Ok(true)
+    }
 }
 
-/// In the calling thread: a new mount namespace, the steps, and a descriptor of the namespace.
-/// Fails with the index of the step (`usize::MAX` before the first) and the errno.
-fn build_template_namespace(ops: &[Op]) -> Result<OwnedFd, (usize, i32)> {
+/// In the calling thread: a new mount namespace, the steps, and descriptors of the namespace
+/// and of a writable mount of its root filesystem that is in no namespace. Fails with the index
+/// of the step (`usize::MAX` outside the steps) and the errno.
+fn build_template_namespace(ops: &[Op]) -> Result<(OwnedFd, OwnedFd), (usize, i32)> {
     let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
     // SAFETY: unshare(2) of the mount namespace (and, implied, of the filesystem attributes:
     // root, cwd, umask) of this thread only.
@@ -678,7 +902,30 @@ fn build_template_namespace(ops: &[Op]) -> Result<OwnedFd, (usize, i32)> {
     for (i, op) in ops.iter().enumerate() {
         apply(op).map_err(|e| (i, e))?;
     }
-    Ok(ns)
+    // A detached copy of the root mount (the root tmpfs alone), made writable.
+    // SAFETY: open_tree(2) of "/" (the template's root since the pivot), returning a descriptor
+    // we own; mount_setattr(2) on it with a correctly sized struct.
+    let root = unsafe {
+        let fd = libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c"/".as_ptr(), OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint);
+        if fd < 0 {
+            return Err((usize::MAX, errno()));
+        }
+        let root = OwnedFd::from_raw_fd(fd as RawFd);
+        let attr = libc::mount_attr { attr_set: 0, attr_clr: MOUNT_ATTR_RDONLY, propagation: 0, userns_fd: 0 };
+        let rc = libc::syscall(
+            libc::SYS_mount_setattr,
+            root.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH as libc::c_uint,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        );
+        if rc < 0 {
+            return Err((usize::MAX, errno()));
+        }
+        root
+    };
+    Ok((ns, root))
 }
 
 /// Runs one step. Called in the child: no allocation, no locks, raw system calls only (see
@@ -744,6 +991,122 @@ pub(crate) fn apply(op: &Op) -> Result<(), i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A template whose root filesystem is the directory `root` (what the supervisor writes
+    /// there is checked there); its namespace is never entered by these tests.
+    fn fake_template(root: &Path) -> (Template, DefaultTree) {
+        let open = |p: &Path, flags: libc::c_int| {
+            let c = cstring(p).unwrap();
+            // SAFETY: open(2) of a NUL-terminated path; the descriptor is ours.
+            let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
+            assert!(fd >= 0, "open {}", p.display());
+            // SAFETY: fresh descriptor.
+            unsafe { OwnedFd::from_raw_fd(fd) }
+        };
+        let tree = DefaultTree {
+            entries: vec![
+                (PathBuf::from("/usr"), PathBuf::from("/usr"), HostKind::Bind { is_dir: true }),
+                (PathBuf::from("/bin"), PathBuf::from("/bin"), HostKind::Symlink(PathBuf::from("usr/bin"))),
+                (PathBuf::from("/etc"), PathBuf::from("/etc"), HostKind::Bind { is_dir: true }),
+            ],
+            dev_nodes: vec![],
+        };
+        let made = ["/tmp", "/box", "/proc", "/dev"].iter().map(|d| (PathBuf::from(d), true)).collect();
+        let t = Template {
+            ns: open(Path::new("/dev/null"), libc::O_RDONLY),
+            root: open(root, libc::O_PATH | libc::O_DIRECTORY),
+            made: Mutex::new(made),
+            defaults: tree.entries.iter().map(|(d, _, _)| d.clone()).collect(),
+        };
+        (t, tree)
+    }
+
+    fn settings<'a>(workdir: &'a Path, mounts: &'a [BindMount]) -> TreeSettings<'a> {
+        TreeSettings { uid: 60001, gid: 60001, tmp_bytes: 1 << 20, workdir_bytes: 1 << 20, workdir, mounts }
+    }
+
+    fn targets(p: &MountPlan) -> Vec<String> {
+        p.ops
+            .iter()
+            .map(|op| match op {
+                Op::EnterTemplate { .. } => "enter".to_string(),
+                Op::Tmpfs { target, .. } => format!("tmpfs {}", target.to_str().unwrap()),
+                Op::Proc { target } => format!("proc {}", target.to_str().unwrap()),
+                Op::Attach { target, .. } => format!("attach {}", target.to_str().unwrap()),
+                Op::Mkdir { path } => format!("mkdir {}", path.to_str().unwrap()),
+                Op::Mkfile { path } => format!("mkfile {}", path.to_str().unwrap()),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_box_on_the_template_mounts_only_its_own() {
+        let root = tempfile::tempdir().unwrap();
+        let (t, tree) = fake_template(root.path());
+        let p = plan(&tree, Some(&t), &settings(Path::new("/box"), &[])).unwrap();
+        assert!(!p.needs_new_namespace());
+        assert_eq!(targets(&p), ["enter", "tmpfs /box", "tmpfs /tmp", "proc /proc"]);
+        assert!(p.fds().contains(&t.ns.as_raw_fd()), "init keeps the template's namespace open");
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 0, "nothing written to the template");
+    }
+
+    #[test]
+    fn missing_mount_points_are_made_in_the_template_by_the_supervisor_once() {
+        let root = tempfile::tempdir().unwrap();
+        let (t, tree) = fake_template(root.path());
+        // A working directory nothing mounts: a tmpfs there, on a mount point the template lacks.
+        let p = plan(&tree, Some(&t), &settings(Path::new("/work/dir"), &[])).unwrap();
+        assert!(!p.needs_new_namespace());
+        assert_eq!(targets(&p), ["enter", "tmpfs /box", "tmpfs /tmp", "tmpfs /work/dir", "proc /proc"]);
+        for d in ["work", "work/dir"] {
+            let m = fs::metadata(root.path().join(d)).unwrap();
+            assert!(m.is_dir());
+            assert_eq!(m.permissions().mode() & 0o7777, 0o755, "{d}: exactly 0755 whatever the umask");
+        }
+        // Known from now on: no step, no write.
+        let again = plan(&tree, Some(&t), &settings(Path::new("/work/dir"), &[])).unwrap();
+        assert_eq!(targets(&again), targets(&p));
+        // Under a box's own mount the box makes its mount points itself.
+        let under = plan(&tree, Some(&t), &settings(Path::new("/box/sub"), &[])).unwrap();
+        assert_eq!(targets(&under), ["enter", "tmpfs /box", "tmpfs /tmp", "mkdir /box/sub", "tmpfs /box/sub", "proc /proc"]);
+    }
+
+    /// Binds need `open_tree`, which needs CAP_SYS_ADMIN.
+    fn root_or_skip(test: &str) -> bool {
+        // SAFETY: geteuid(2) has no failure mode.
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root {
+            eprintln!("{test}: skipped, binding a tree (open_tree) needs root");
+        }
+        root
+    }
+
+    #[test]
+    fn binds_on_the_template_and_the_runs_it_cannot_serve() {
+        if !root_or_skip("binds_on_the_template_and_the_runs_it_cannot_serve") {
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        fs::write(src.path().join("f"), "x").unwrap();
+        let (t, tree) = fake_template(root.path());
+        let bind = |s: &Path, d: &str| BindMount { src: s.to_owned(), dest: d.into(), writable: false };
+        let m = [bind(src.path(), "/sub"), bind(&src.path().join("f"), "/judge/input")];
+        let p = plan(&tree, Some(&t), &settings(Path::new("/box"), &m)).unwrap();
+        assert!(!p.needs_new_namespace());
+        assert_eq!(targets(&p), ["enter", "tmpfs /box", "attach /sub", "tmpfs /tmp", "attach /judge/input", "proc /proc"]);
+        assert!(root.path().join("sub").is_dir() && root.path().join("judge").is_dir());
+        assert!(root.path().join("judge/input").is_file());
+        // A file where another run had a directory; a mount over a default one; one in /dev:
+        // each of these runs builds its whole tree.
+        for (s, d) in [(src.path().join("f"), "/sub"), (src.path().to_owned(), "/usr"), (src.path().to_owned(), "/dev/x")] {
+            let m = [bind(&s, d)];
+            let p = plan(&tree, Some(&t), &settings(Path::new("/box"), &m)).unwrap();
+            assert!(p.needs_new_namespace(), "{d}: {:?}", targets(&p));
+        }
+    }
 
     #[test]
     fn dest_normalization_refuses_escapes() {
@@ -774,11 +1137,41 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let f = src.path().join("passwd");
         fs::write(&f, "a\n").unwrap();
-        let one = etc_snapshot::prepare(root.path(), &[f.clone()]).unwrap();
+        let one = etc_snapshot::prepare(root.path(), &[f.clone()], "c").unwrap();
         assert_eq!(fs::read_to_string(one.join("passwd")).unwrap(), "a\n");
         fs::write(&f, "bb\n").unwrap();
-        let two = etc_snapshot::prepare(root.path(), &[f]).unwrap();
+        let two = etc_snapshot::prepare(root.path(), &[f], "c").unwrap();
         assert_ne!(one, two);
         assert_eq!(fs::read_to_string(two.join("passwd")).unwrap(), "bb\n");
+    }
+
+    #[test]
+    fn etc_index_vouches_for_the_snapshot_until_something_changes() {
+        let src = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let sub = src.path().join("java-x");
+        fs::create_dir(&sub).unwrap();
+        fs::write(sub.join("conf"), "a\n").unwrap();
+        let f = src.path().join("passwd");
+        fs::write(&f, "a\n").unwrap();
+        let paths = [f.clone(), sub.clone()];
+        let one = etc_snapshot::prepare(root.path(), &paths, "c").unwrap();
+        assert_eq!(etc_snapshot::cached(root.path(), "c"), Some(one.clone()));
+        assert_eq!(etc_snapshot::cached(root.path(), "another choice"), None);
+        // A file changed deep down: its times and size.
+        fs::write(sub.join("conf"), "bb\n").unwrap();
+        assert_eq!(etc_snapshot::cached(root.path(), "c"), None);
+        let two = etc_snapshot::prepare(root.path(), &paths, "c").unwrap();
+        assert_eq!(etc_snapshot::cached(root.path(), "c"), Some(two.clone()));
+        // A new entry next to the chosen ones (a new java-* directory would be one): the
+        // holding directory's times.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(src.path().join("other"), "").unwrap();
+        assert_eq!(etc_snapshot::cached(root.path(), "c"), None);
+        // A symlink replaced inside a chosen directory: that directory's times.
+        etc_snapshot::prepare(root.path(), &paths, "c").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::os::unix::fs::symlink("conf", sub.join("link")).unwrap();
+        assert_eq!(etc_snapshot::cached(root.path(), "c"), None);
     }
 }

@@ -1,11 +1,15 @@
 //! The supervisor: prepares a box, starts it, watches its limits, measures it, tears it down.
 //!
 //! The order of a run, written once in [`Sandbox::run_with_cancel`]:
-//! slot → sweep leftovers of the slot → stdio → mount plan → child plan → clone3 (new mount,
-//! pid, ipc, uts namespaces; init enters a fresh network namespace made ahead by the netns
-//! factory) → while init builds its mount tree: create the cgroup with its limits and move init
-//! into it → send init the go → watch (failure pipe, wall clock, CPU usage, output pumps,
-//! cancel) → reap → measure → kill leftovers → remove the cgroup → report.
+//! slot → sweep leftovers of the slot → stdio → mount plan (on the sandbox's template tree when
+//! it can serve the run) → cgroup join points → child plan → clone3 of init in this process's
+//! memory, on this CPU (new pid and uts namespaces, and a new mount namespace unless init enters
+//! the template's; init enters a fresh network and IPC namespace made ahead by the netns
+//! factory) → while init builds its mount tree: create the cgroup with its limits → send init
+//! the go (its program joins the cgroup first thing) → watch (failure pipe, wall clock, CPU
+//! usage, output pumps, cancel) until the program's status has come and nothing else of the box
+//! is left, or init has died → measure → kill leftovers → remove the cgroup → reap init →
+//! report.
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -19,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{BoxCgroup, CgroupError, CgroupLimits, Hierarchy, JoinPoints, BOX_PREFIX};
 use crate::child::{self, ChildPlan, ChildStacks, Step, FAILURE_LEN, STATUS_LEN};
-use crate::mount::{self, DefaultTree, MountError, Template, TreeSettings};
+use crate::mount::{self, DefaultTree, MountError, PendingTemplate, Template, TreeSettings};
 use crate::netns::{NetnsError, NetnsPool};
 use crate::report::{Report, ReportLimits, Status};
 use crate::seccomp::{self, SeccompError, SeccompPrograms};
@@ -137,8 +141,10 @@ pub struct Sandbox {
     uid_base: u32,
     seccomp: SeccompPrograms,
     tree: DefaultTree,
-    /// The default tree, built once: each box starts from a copy of it (see [`mount`]).
-    template: Template,
+    /// The default tree, built once (in the background, from `Sandbox::new` on): each box
+    /// starts from a copy of it (see [`mount`]). Not for a sandbox of one run (the CLI): that
+    /// run builds its tree itself, which costs less than a template and a copy of it.
+    template: Option<PendingTemplate>,
     cap_last: u32,
     online_cpus: u32,
     netns: NetnsPool,
@@ -182,7 +188,10 @@ impl Sandbox {
             slots,
             uid_base: config.uid_base,
             seccomp: seccomp::build()?,
-            template: Template::build(&tree)?,
+            template: match config.runs_hint {
+                Some(1) => None,
+                _ => Some(Template::build_in_background(tree.clone()).map_err(os("start the template mount tree's thread"))?),
+            },
             tree,
             cap_last,
             online_cpus,
@@ -254,7 +263,7 @@ impl Sandbox {
         let stdio = Stdio::open(spec)?;
         let mounts = mount::plan(
             &self.tree,
-            Some(&self.template),
+            self.template.as_ref().and_then(PendingTemplate::get),
             &TreeSettings {
                 uid,
                 gid,
@@ -286,6 +295,7 @@ impl Sandbox {
             &netns,
             &stacks,
             &join,
+            !new_mount_ns,
         )?;
 
         let clone_time = Instant::now();
@@ -326,12 +336,15 @@ impl Sandbox {
             clone_time,
             exec_time: None,
             end_time: None,
+            init_exiting: false,
             kill_reason: None,
         };
         let outcome = w.watch();
         let failure = std::mem::take(&mut w.failure);
-        let Watch { mut running, pumps, exec_time, end_time, kill_reason, wait_status, ended_ns, .. } = w;
-        running.kill_and_reap();
+        let Watch { mut running, pumps, exec_time, end_time, kill_reason, wait_status, ended_ns, init_exiting, .. } = w;
+        if outcome.is_err() || !init_exiting {
+            running.kill_and_reap();
+        }
         outcome?;
         if failure.len() >= FAILURE_LEN {
             return Err(failure_error(spec, &failure, &tried, &mount_steps));
@@ -348,6 +361,8 @@ impl Sandbox {
         }
         let cgroup_paths: Vec<String> = cg.dirs().iter().map(|d| d.display().to_string()).collect();
         cg.remove()?;
+        // Nothing of the box outlives the run (see `Watch::init_exiting`).
+        running.kill_and_reap();
 
         let mut output_exceeded = pumps.iter().any(|p| p.exceeded);
         let mut stdout_bytes = pumps.iter().find(|p| p.stream == 1).map(|p| p.bytes);
@@ -404,9 +419,10 @@ impl Sandbox {
         gid: u32,
         exec_paths: Vec<CString>,
         [go_r, err_w, status_w]: [&OwnedFd; 3],
-        netns: &OwnedFd,
+        netns: &crate::netns::BoxNamespaces,
         stacks: &ChildStacks,
         join: &JoinPoints,
+        pin: bool,
     ) -> Result<ChildPlan, Error> {
         let cstr = |s: &str, what: &str| CString::new(s).map_err(|_| Error::Spec(format!("{what} {s:?} contains a NUL byte")));
         let mut strings = Vec::new();
@@ -434,7 +450,8 @@ impl Sandbox {
             .iter()
             .map(|p| libc::sock_fprog { len: p.len() as u16, filter: p.as_ptr() as *mut _ })
             .collect();
-        let mut keep: Vec<RawFd> = vec![go_r.as_raw_fd(), err_w.as_raw_fd(), status_w.as_raw_fd(), netns.as_raw_fd()];
+        let mut keep: Vec<RawFd> =
+            vec![go_r.as_raw_fd(), err_w.as_raw_fd(), status_w.as_raw_fd(), netns.net.as_raw_fd(), netns.ipc.as_raw_fd()];
         keep.extend(stdio.child_fds.iter().map(|f| f.as_raw_fd()));
         keep.extend_from_slice(tree_fds);
         keep.extend(join.dirs());
@@ -451,7 +468,8 @@ impl Sandbox {
             status_fd: status_w.as_raw_fd(),
             mounts,
             hostname: CString::new(HOSTNAME).expect("no NUL"),
-            netns_fd: netns.as_raw_fd(),
+            netns_fd: netns.net.as_raw_fd(),
+            ipcns_fd: netns.ipc.as_raw_fd(),
             stdio: [stdio.child_fds[0].as_raw_fd(), stdio.child_fds[1].as_raw_fd(), stdio.child_fds[2].as_raw_fd()],
             rlimits: rlimit::plan(&spec.limits),
             program_stack_top: stacks.program_top(),
@@ -464,6 +482,10 @@ impl Sandbox {
             envp,
             _strings: strings,
             seccomp,
+            // Init starts on this CPU when it has little to do before the go (on the template;
+            // building the whole tree, it had better run beside the cgroup's creation). A run
+            // pinned to CPUs gets its affinity from the cpuset when it joins the cgroup.
+            affinity: if pin && spec.cpus.is_none() { current_affinity() } else { None },
         })
     }
 
@@ -774,7 +796,7 @@ fn open_output(p: &Path, what: &'static str) -> Result<File, Error> {
     Ok(f)
 }
 
-/// Starts the box's init with clone3 in new pid, ipc and uts namespaces (and a new mount
+/// Starts the box's init with clone3 in new pid and uts namespaces (and a new mount
 /// namespace with `new_mount_ns`; otherwise init enters the template's), in this process's
 /// memory (`CLONE_VM`, see [`crate::child`]) on its own stack. The returned box owns the plan
 /// and the stacks until init has been reaped.
@@ -787,7 +809,8 @@ fn clone_box<'a>(
     let mut pidfd: libc::c_int = -1;
     // SAFETY: clone_args is plain data; zero is valid for every field.
     let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
-    args.flags = (libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_PIDFD | libc::CLONE_VM) as u64;
+    // The IPC namespace comes made, with the network namespace (see `netns`).
+    args.flags = (libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_PIDFD | libc::CLONE_VM) as u64;
     if new_mount_ns {
         args.flags |= libc::CLONE_NEWNS as u64;
     }
@@ -796,6 +819,13 @@ fn clone_box<'a>(
     let (stack, stack_size) = stacks.init_stack();
     args.stack = stack as u64;
     args.stack_size = stack_size as u64;
+    // With `plan.affinity`, init starts on this CPU (the child inherits this thread's affinity),
+    // where it runs as soon as this thread waits: a new task goes to an idle CPU, and waking an
+    // idle virtual CPU costs hundreds of microseconds on a VM, more than init's part of the
+    // start on the template. The program starts there too and restores the affinity right
+    // before exec; init restores it once the program runs. This thread's own affinity is back
+    // as soon as clone3 returns.
+    let pinned = plan.affinity.as_ref().and_then(PinnedHere::pin);
     // Init starts with every signal blocked, so that no handler of this process ever runs in
     // it (raw calls: glibc's wrappers would leave its internal signals unblocked).
     let all: u64 = !0;
@@ -810,6 +840,7 @@ fn clone_box<'a>(
     };
     // SAFETY: as above, restoring the saved mask.
     unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &old as *const u64, std::ptr::null_mut::<u64>(), 8) };
+    drop(pinned);
     if let Err(errno) = res {
         pool.lock().unwrap_or_else(|p| p.into_inner()).push(stacks);
         return Err(Error::Os {
@@ -825,6 +856,44 @@ fn clone_box<'a>(
         stacks: Some(stacks),
         pool,
     })
+}
+
+/// This thread's CPU affinity, if it can be read (at most 1024 CPUs).
+fn current_affinity() -> Option<libc::cpu_set_t> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity(2) fills it.
+    let mut mask: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut mask) };
+    (rc == 0).then_some(mask)
+}
+
+/// This thread, pinned to the CPU it runs on until dropped (then back to `saved`).
+struct PinnedHere<'a> {
+    saved: &'a libc::cpu_set_t,
+}
+
+impl<'a> PinnedHere<'a> {
+    fn pin(saved: &'a libc::cpu_set_t) -> Option<Self> {
+        // SAFETY: sched_getcpu(3) has no memory effects.
+        let cpu = unsafe { libc::sched_getcpu() };
+        if cpu < 0 || cpu as usize >= libc::CPU_SETSIZE as usize {
+            return None;
+        }
+        // SAFETY: cpu_set_t is plain data; CPU_SET within its size (checked above);
+        // sched_setaffinity(2) of this thread.
+        let rc = unsafe {
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu as usize, &mut one);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one)
+        };
+        (rc == 0).then_some(PinnedHere { saved })
+    }
+}
+
+impl Drop for PinnedHere<'_> {
+    fn drop(&mut self) {
+        // SAFETY: sched_setaffinity(2) of this thread back to the mask it had.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), self.saved) };
+    }
 }
 
 /// The box's init, tracked by pidfd. Dropping it kills and reaps the box, then gives the
@@ -909,6 +978,8 @@ struct Watch<'a, 'p> {
     exec_time: Option<Instant>,
     /// When the program ended (its status arrived), or when init did if it never came.
     end_time: Option<Instant>,
+    /// The watch ended while the box's init was still exiting (all else of the box gone).
+    init_exiting: bool,
     kill_reason: Option<KillReason>,
 }
 
@@ -1007,6 +1078,20 @@ impl Watch<'_, '_> {
             if fds[2].revents != 0 {
                 self.running.kill_and_reap();
                 return Err(Error::Cancelled);
+            }
+            if fds[0].revents == 0 && self.wait_status.is_some() && self.exec_time.is_some() && self.cg.is_empty()? {
+                // The program has ended and nothing else of the box is left (everything the
+                // program started is in the box's cgroup, and only it can start anything there):
+                // the box's init is only exiting, tearing down the namespaces. The run measures
+                // and removes the cgroup meanwhile, and reaps init before it returns. The pipes'
+                // writers are all gone: drain what is left.
+                self.init_exiting = true;
+                for i in 0..self.pumps.len() {
+                    while self.pumps[i].open {
+                        self.pump(i, &mut buf)?;
+                    }
+                }
+                return Ok(());
             }
             if fds[0].revents != 0 {
                 self.end_time.get_or_insert_with(Instant::now);

@@ -59,7 +59,8 @@ type Result<T> = std::result::Result<T, CgroupError>;
 #[derive(Clone, Debug, PartialEq)]
 pub struct CgroupLimits {
     pub memory_bytes: u64,
-    /// `pids.max`: every process and thread of the box, its init included.
+    /// `pids.max`: every process and thread in the box's cgroup (the program and what it
+    /// starts; the box's init stays outside).
     pub pids_max: u32,
     /// `cpuset.cpus` in the kernel's list format ("0", "0-1,3"), or `None` for no cpuset.
     pub cpus: Option<String>,
@@ -116,15 +117,18 @@ impl Hierarchy {
         self.bases.iter().map(|(_, b)| b.join(name)).collect()
     }
 
-    /// Names of the box cgroups that exist now (live or left over).
+    /// Names of the box cgroups that exist now (live or left over). Only the first hierarchy
+    /// (v1: memory) is listed: a box's directory there is made first and removed last, so every
+    /// box that has any directory has that one.
     pub fn existing_boxes(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        let bases = self.bases.iter().map(|(_, b)| b).chain(self.cpuset_base.iter());
-        for base in bases {
+        for (_, base) in self.bases.iter().take(1) {
             let Ok(entries) = fs::read_dir(base) else { continue };
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
-                if n.starts_with(BOX_PREFIX) && e.path().is_dir() && !names.contains(&n) {
+                // The entry's type from the directory listing itself (no stat per entry).
+                let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                if n.starts_with(BOX_PREFIX) && is_dir && !names.contains(&n) {
                     names.push(n);
                 }
             }
@@ -220,6 +224,35 @@ impl Hierarchy {
             Err(source) => Err(CgroupError::Create { path: path.to_owned(), source }),
         }
     }
+
+    /// Creates a box's directory under `base`, and `base` first only when it is missing (it
+    /// is there for every run but the first).
+    fn mkdir_under(&self, base: &Path, dir: &Path) -> Result<()> {
+        match fs::create_dir(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.make_base(base)?;
+                self.mkdir(dir)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(source) => Err(CgroupError::Create { path: dir.to_owned(), source }),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Writes a limit file that only some kernels have (swap limits): `Ok(false)` if it is
+    /// not there.
+    fn write_if_present(&self, path: &Path, value: &str) -> Result<bool> {
+        if self.fake {
+            return self.write(path, value).map(|()| true);
+        }
+        match OpenOptions::new().write(true).open(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            res => res
+                .and_then(|f| f.write_at(value.as_bytes(), 0))
+                .map(|_| true)
+                .map_err(|source| CgroupError::Write { path: path.to_owned(), value: value.to_owned(), source }),
+        }
+    }
 }
 
 fn write_file(path: &Path, value: &str, create: bool) -> Result<()> {
@@ -308,6 +341,7 @@ pub struct BoxCgroup {
     version: CgroupVersion,
     fake: bool,
     /// Every directory of the box, one per v1 hierarchy (memory first) or the one v2 directory.
+    /// The first is made first and removed last.
     dirs: Vec<PathBuf>,
     /// v1: the box's directory in the freezer hierarchy, where mounted.
     freezer_dir: Option<PathBuf>,
@@ -400,7 +434,8 @@ impl BoxCgroup {
         self.dirs[0].join(PROCS_FILE)
     }
 
-    fn is_empty(&self) -> Result<bool> {
+    /// Whether no task is left in the box.
+    pub fn is_empty(&self) -> Result<bool> {
         let path = self.procs_path();
         match fs::read_to_string(&path) {
             Ok(s) => Ok(s.trim().is_empty()),
@@ -442,7 +477,12 @@ impl BoxCgroup {
         self.oom = None;
         self.pids_peak = None;
         let mut first_err = None;
-        for d in &self.dirs {
+        // The first directory last, and only once the others are gone: a box with any directory
+        // left has that one (see `Hierarchy::existing_boxes`).
+        for (i, d) in self.dirs.iter().enumerate().rev() {
+            if i == 0 && first_err.is_some() {
+                break;
+            }
             let res = if self.fake { fs::remove_dir_all(d) } else { rmdir_retry(d) };
             match res {
                 Ok(()) => {}

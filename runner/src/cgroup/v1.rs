@@ -52,9 +52,8 @@ fn dir_of(h: &Hierarchy, controller: &str, name: &str) -> PathBuf {
 pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Result<BoxCgroup> {
     let mut dirs = Vec::new();
     for (_, base) in &h.bases {
-        h.mkdir(base)?;
         let d = base.join(name);
-        h.mkdir(&d)?;
+        h.mkdir_under(base, &d)?;
         dirs.push(d);
     }
     if let Some(cpus) = &limits.cpus {
@@ -73,9 +72,7 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
     let mem = dir_of(h, "memory", name);
     h.write(&mem.join(MEMORY_LIMIT), &limits.memory_bytes.to_string())?;
     let memsw = mem.join(MEMSW_LIMIT);
-    if h.fake || memsw.exists() {
-        h.write(&memsw, &limits.memory_bytes.to_string())?;
-    } else if swap_active() {
+    if !h.write_if_present(&memsw, &limits.memory_bytes.to_string())? && swap_active() {
         return Err(CgroupError::SwapUncontrolled { path: memsw });
     }
     let pids = dir_of(h, "pids", name);

@@ -64,9 +64,7 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
     let mem = limits.memory_bytes.to_string();
     h.write(&cg_dir.join(MEMORY_MAX), &mem)?;
     let swap = cg_dir.join(SWAP_MAX);
-    if h.fake || swap.exists() {
-        h.write(&swap, "0")?;
-    } else if swap_active() {
+    if !h.write_if_present(&swap, "0")? && swap_active() {
         return Err(CgroupError::SwapUncontrolled { path: swap });
     }
     // memory.oom.group: armed once the program has exec'd (see BoxCgroup::arm_group_oom_kill).
