@@ -7,6 +7,7 @@
 mod common;
 
 use std::fs;
+use std::process::Command;
 
 use common::*;
 
@@ -265,5 +266,30 @@ fn bad_arguments_are_rejected_before_running() {
         if dir.path().join("ran").exists() {
             run.fail(&format!("the program ran despite {opt} {value}"));
         }
+    }
+}
+
+#[test]
+fn without_root_judge_refuses_and_says_why() {
+    let _serial = serial();
+    // The sandbox never runs a program it cannot confine: as an unprivileged user it refuses.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", JUDGE, "run", "--", "/bin/true"])
+        .output()
+        .expect("run setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "judge as uid 65534 should exit 2; stderr: {stderr}");
+    assert!(stderr.contains("root"), "the message should say the sandbox needs root: {stderr}");
+}
+
+#[test]
+fn ignored_signals_of_judge_are_not_inherited() {
+    let _serial = serial();
+    // Rust ignores SIGPIPE in judge itself; a program in the box must get the default action,
+    // or `yes | head` would never end the writer.
+    let run = Judge::raw(&["--", "/bin/bash", "-c", "yes | head -c 1 >/dev/null; echo status=${PIPESTATUS[0]}"]).spawn().wait();
+    run.expect_status("ok");
+    if !run.out().contains("status=141") {
+        run.fail("the writer of a closed pipe was not killed by SIGPIPE (exit 141)");
     }
 }
