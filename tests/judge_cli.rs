@@ -583,3 +583,34 @@ impl From<&PathBuf> for OsArg {
         OsArg(p.into())
     }
 }
+
+/// `judge batch` pins each job to one core: a submission that prints its allowed CPUs instead
+/// of the answer gets WA, and the validator's message shows what it printed — one CPU each.
+#[test]
+fn batch_pins_each_job_to_one_core() {
+    let tmp = scratch();
+    let class = tmp.path().join("class");
+    let spy = "print(open('/proc/self/status').read().split('Cpus_allowed_list:')[1].split()[0])\n";
+    for s in ["s1", "s2", "s3", "s4"] {
+        write(&class, &format!("{s}.py"), spy);
+    }
+    let base = tmp.path().join("report");
+    let out = judge_with(
+        &[OsArg::from("batch"), problem("hello-ab").into(), class.into(), "--jobs".into(), "2".into(), "--out".into(), base.clone().into()],
+        Duration::from_secs(600),
+        2,
+    );
+    out.assert_success();
+    let rows: Value = serde_json::from_str(&fs::read_to_string(base.with_extension("json")).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    for r in rows {
+        assert_eq!(r["verdict"], "WA", "{r}");
+        let msg = r["message"].as_str().unwrap();
+        // "User: "N"" with a single CPU number, never a list or range.
+        let user = msg.split("User: \"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_else(|| panic!("no User token in {msg}"));
+        let cpu: usize = user.parse().unwrap_or_else(|_| panic!("a job ran on CPUs {user:?}, not one core: {msg}"));
+        assert!(cpu < cores, "{msg}");
+    }
+}

@@ -565,3 +565,28 @@ fn setuid_root_binary_does_not_give_root() {
         run.fail("a setuid-root binary ran with root ids inside the box");
     }
 }
+
+#[test]
+fn cpus_pins_the_box_and_the_program_cannot_widen_it() {
+    let _serial = serial();
+    // --cpus puts the box in a cpuset: the program sees one CPU, and asking the kernel for
+    // another (taskset) does not give it more.
+    let run = Judge::raw(&[
+        "--cpus",
+        "0",
+        "--",
+        "/bin/sh",
+        "-c",
+        "grep Cpus_allowed_list /proc/self/status; taskset -c 1 grep Cpus_allowed_list /proc/self/status; true",
+    ])
+    .spawn()
+    .wait();
+    run.expect_status("ok");
+    let out = run.out();
+    if !out.lines().next().is_some_and(|l| l.split_whitespace().last() == Some("0")) {
+        run.fail("the box was not pinned to CPU 0");
+    }
+    if out.lines().any(|l| l.contains("Cpus_allowed_list") && l.split_whitespace().last() != Some("0")) {
+        run.fail("the program widened its CPUs beyond the box's cpuset");
+    }
+}
