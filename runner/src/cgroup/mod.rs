@@ -422,7 +422,15 @@ impl BoxCgroup {
 
     /// How many processes the memory cgroup's OOM killer killed in the box.
     pub fn oom_kills(&self) -> Result<u64> {
-        self.oom.as_ref().expect("stat files are open on created boxes").read_key(OOM_KILL_KEY)
+        let f = self.oom.as_ref().expect("stat files are open on created boxes");
+        let kills = f.read_key(OOM_KILL_KEY)?;
+        // v2 with memory.oom.group: the kernel counts the victim once more in `oom_kill` for
+        // each group kill (seen on 6.1), so those are taken back out.
+        let group_kills = match self.version {
+            CgroupVersion::V2 => f.read_key(OOM_GROUP_KILL_KEY).unwrap_or(0),
+            CgroupVersion::V1 => 0,
+        };
+        Ok(kills.saturating_sub(group_kills).max(u64::from(kills > 0)))
     }
 
     /// Peak number of tasks, where the kernel has `pids.peak`.
@@ -524,6 +532,7 @@ fn rmdir_retry(d: &Path) -> io::Result<()> {
 }
 
 const OOM_KILL_KEY: &str = "oom_kill";
+const OOM_GROUP_KILL_KEY: &str = "oom_group_kill";
 
 impl Drop for BoxCgroup {
     fn drop(&mut self) {

@@ -45,7 +45,8 @@ fn v2_reads_the_kernels_figures() {
     fs::write(dir.join("pids.peak"), "5\n").unwrap();
     assert_eq!(cg.cpu_usage_ns().unwrap(), 1_500_000);
     assert_eq!(cg.memory_peak_bytes().unwrap(), 48 << 20);
-    assert_eq!(cg.oom_kills().unwrap(), 2);
+    // oom_kill counts the victim of a group kill twice on v2 (6.1): 2 - 1.
+    assert_eq!(cg.oom_kills().unwrap(), 1);
     assert_eq!(cg.pids_peak(), Some(5));
 }
 
