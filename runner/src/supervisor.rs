@@ -60,7 +60,7 @@ pub enum Error {
     Spec(String),
     #[error("open {what} {path}: {source}")]
     Stdio { what: &'static str, path: PathBuf, source: io::Error },
-    #[error("{what} {path} is not a regular file (a FIFO, socket, directory or device); refusing to use it")]
+    #[error("{what} {path} is not a regular file (a symlink, FIFO, socket, directory or device); refusing to use it")]
     NotRegular { what: &'static str, path: PathBuf },
     #[error("{op}: {source}")]
     Os { op: &'static str, source: io::Error },
@@ -377,7 +377,11 @@ impl Sandbox {
             }
         }
         let verdict = Verdict { wait_status, kill_reason, output_exceeded, measured: &measured, limits };
-        let (status, message) = verdict.decide();
+        let (status, mut message) = verdict.decide();
+        for p in pumps.iter().filter(|p| !p.sink_alive) {
+            let stream = if p.stream == 1 { "stdout" } else { "stderr" };
+            message.push_str(&format!("; the program's {stream} could not be delivered (its reader went away or stayed full)"));
+        }
         let (cpu_ns, memory_bytes, pids_peak) = match &measured {
             // Only the program and what it started are in the box's cgroup (not its init).
             Ok(m) => (m.cpu_ns, m.memory_bytes, m.pids_peak),
@@ -786,7 +790,11 @@ fn open_output(p: &Path, what: &'static str) -> Result<File, Error> {
         .mode(0o644)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(p)
-        .map_err(|source| Error::Stdio { what, path: p.to_owned(), source })?;
+        .map_err(|source| match source.raw_os_error() {
+            // O_NOFOLLOW on a symlink; O_NONBLOCK on a FIFO nobody reads.
+            Some(libc::ELOOP) | Some(libc::ENXIO) => Error::NotRegular { what, path: p.to_owned() },
+            _ => Error::Stdio { what, path: p.to_owned(), source },
+        })?;
     let meta = f.metadata().map_err(|source| Error::Stdio { what, path: p.to_owned(), source })?;
     if !meta.is_file() {
         return Err(Error::NotRegular { what, path: p.to_owned() });
