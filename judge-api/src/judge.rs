@@ -164,7 +164,8 @@ impl Judge {
         let probe = PreparedProblemView { time_limit: PROBE_TIME_LIMIT, ..p.view() };
         let mut slowest = Duration::ZERO;
         for s in p.problem.submissions.iter().filter(|s| s.expected == [Verdict::AC]) {
-            let r = self.judge_with(&probe, &s.path, &JudgeOptions { all_tests: true, ..Default::default() }, &mut |_| {})?;
+            let opts = JudgeOptions { all_tests: true, ..Default::default() };
+            let r = self.run_tests_with(&probe, &self.compile(&s.path, &opts)?, &opts, &mut |_| {})?;
             for t in r.tests.iter().filter(|t| t.verdict == Verdict::AC && s.time_limit_role(&t.name).0) {
                 slowest = slowest.max(Duration::from_millis(t.cpu_time_ms));
             }
@@ -180,18 +181,8 @@ impl Judge {
         opts: &JudgeOptions,
         on_test: &mut dyn FnMut(&TestResult),
     ) -> Result<SubmissionResult, JudgeError> {
-        self.judge_with(&p.view(), source, opts, on_test)
-    }
-
-    fn judge_with(
-        &self,
-        p: &PreparedProblemView,
-        source: &Path,
-        opts: &JudgeOptions,
-        on_test: &mut dyn FnMut(&TestResult),
-    ) -> Result<SubmissionResult, JudgeError> {
         let compiled = self.compile(source, opts)?;
-        self.run_tests_with(p, &compiled, opts, on_test)
+        self.run_tests_with(&p.view(), &compiled, opts, on_test)
     }
 
     /// Compiles a submission once (in the sandbox, with the language's compile limits).
@@ -214,7 +205,7 @@ impl Judge {
         };
         let out = language::compile(&self.sandbox, lang, source, work.path())?;
         let exe = if out.ok { out.executable } else { None };
-        Ok(Compiled { language: lang.id.clone(), compile_message: out.message, exe, work })
+        Ok(Compiled { language: lang.id.clone(), compile_message: out.message, exe, _work: work })
     }
 
     /// Runs a compiled submission on every test case of the problem (a compile failure is CE).
@@ -428,17 +419,12 @@ pub struct Compiled {
     /// `None`: compilation failed.
     exe: Option<Executable>,
     /// Holds the compiled files until dropped.
-    work: tempfile::TempDir,
+    _work: tempfile::TempDir,
 }
 
 impl Compiled {
     pub fn ok(&self) -> bool {
         self.exe.is_some()
-    }
-
-    /// Where the compiled files are on the host.
-    pub fn dir(&self) -> &Path {
-        self.work.path()
     }
 }
 

@@ -246,7 +246,8 @@ pub fn run(opts: &[&str], program: &[&str]) -> Run {
     Judge::new(opts, program).run()
 }
 
-fn read_in_background(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+/// Reads a pipe to its end on a thread of its own (so a full pipe never blocks the child).
+pub fn read_in_background(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut buf = Vec::new();

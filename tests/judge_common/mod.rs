@@ -12,16 +12,19 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+#[path = "../common/mod.rs"]
+mod common;
+use common::read_in_background;
 
 pub const JUDGE: &str = env!("CARGO_BIN_EXE_judge");
 /// How many judge processes (or batch jobs) may run at once within this test binary.
@@ -126,16 +129,6 @@ impl Out {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| self.fail(&format!("stdout is not JSON: {e}")))
     }
-}
-
-fn read_in_background(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        let _ = tx.send(buf);
-    });
-    rx
 }
 
 /// Runs `judge ARGS` (stdin /dev/null, stdout and stderr piped, so never a tty) holding
