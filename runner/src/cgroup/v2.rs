@@ -42,6 +42,13 @@ fn delegate(h: &Hierarchy, dir: &Path, controllers: &str) -> Result<()> {
     h.write(&dir.join(SUBTREE_CONTROL), controllers)
 }
 
+/// Whether `base` exists and enables memory and pids for its children.
+fn delegated(base: &Path) -> bool {
+    std::fs::read_to_string(base.join(SUBTREE_CONTROL))
+        .map(|s| ["memory", "pids"].iter().all(|c| s.split_whitespace().any(|x| x == *c)))
+        .unwrap_or(false)
+}
+
 /// Creates the boxes' base directory, delegating the controllers to it and to its children.
 pub(super) fn make_base(h: &Hierarchy, cpuset: bool) -> Result<()> {
     let base = &h.bases[0].1;
@@ -54,7 +61,9 @@ pub(super) fn make_base(h: &Hierarchy, cpuset: bool) -> Result<()> {
 
 pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Result<BoxCgroup> {
     let base = &h.bases[0].1;
-    if h.fake || !base.is_dir() || limits.cpus.is_some() {
+    // Whether the base's children get the controllers, not whether the base exists, decides:
+    // another judge may have just made the base and not yet delegated to it.
+    if h.fake || limits.cpus.is_some() || !delegated(base) {
         make_base(h, limits.cpus.is_some())?;
     }
     let dir: PathBuf = base.join(name);
