@@ -7,4 +7,5 @@ pub mod checker;
 pub mod judge;
 pub mod language;
 pub mod problem;
+pub mod service;
 pub mod verdict;
