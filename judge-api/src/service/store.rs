@@ -212,4 +212,10 @@ impl Store {
     pub async fn queue_stats(&self) -> Result<QueueStats> {
         todo!()
     }
+
+    /// Judging latency (finished_ms - created_ms) of submissions finished since `since_ms`,
+    /// for the latency summary in `/metrics`.
+    pub async fn recent_latencies_ms(&self, since_ms: i64) -> Result<Vec<i64>> {
+        todo!("{since_ms}")
+    }
 }
