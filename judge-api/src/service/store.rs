@@ -106,6 +106,21 @@ impl Drop for Inner {
     }
 }
 
+type Wakes = (Arc<Notify>, Arc<Notify>);
+
+/// The wakes of an SQLite database file, shared by the stores this process opened on it
+/// (another process writing the same file is not seen: workers then find work by polling).
+fn local_wakes(file: &Path) -> Wakes {
+    static WAKES: std::sync::Mutex<Vec<(PathBuf, Wakes)>> = std::sync::Mutex::new(Vec::new());
+    let mut all = WAKES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, w)) = all.iter().find(|(f, _)| f == file) {
+        return w.clone();
+    }
+    let w = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    all.push((file.to_owned(), w.clone()));
+    w
+}
+
 /// Wakes every waiter, and the next one to come when nobody waits yet (so a wake between a
 /// worker's empty claim and its wait is not lost).
 fn wake(n: &Notify) {
@@ -250,6 +265,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let connect = |source| StoreError::Connect { url: redact(url), source };
+        let mut sqlite_file = None;
         let (backend, pool) = if let Some((path, query)) = sqlite_path(url) {
             if path.is_empty() || path.contains(":memory:") {
                 return Err(StoreError::Url(url.into()));
@@ -260,6 +276,7 @@ impl Store {
             let dir = std::fs::canonicalize(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
             let file = dir.join(path.file_name().ok_or_else(|| StoreError::Url(url.into()))?);
             let mut full = format!("sqlite://{}?mode=rwc", encode_path(&file.to_string_lossy()));
+            sqlite_file = Some(file);
             if let Some(query) = query.filter(|q| !q.is_empty()) {
                 full.push('&');
                 full.push_str(query);
@@ -291,8 +308,11 @@ impl Store {
         } else {
             return Err(StoreError::Url(url.into()));
         };
-        let work = Arc::new(Notify::new());
-        let change = Arc::new(Notify::new());
+        let (work, change) = match &sqlite_file {
+            // Every Store of this process on the same file shares the wakes.
+            Some(file) => local_wakes(file),
+            None => (Arc::new(Notify::new()), Arc::new(Notify::new())),
+        };
         let listener = match backend {
             Backend::Postgres => {
                 // The first LISTEN connects here so a bad URL fails at open; later drops reconnect.
