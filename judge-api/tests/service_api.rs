@@ -657,20 +657,25 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/submissions/{id}/rejudge"),
 ];
 
-/// Validates a response body against the document's schema for (path, method, status).
-fn check_response(doc: &Value, path: &str, method: &str, reply: &Reply) {
-    let status = reply.status.as_u16().to_string();
-    let response = &doc["paths"][path][method]["responses"][&status];
+/// What is wrong with `body` as the response (path, method, status) by the document's schema.
+fn schema_errors(doc: &Value, path: &str, method: &str, status: u16, body: &Value) -> Vec<String> {
+    let response = &doc["paths"][path][method]["responses"][status.to_string()];
     assert!(response.is_object(), "{method} {path}: status {status} is not documented");
     let Some(schema) = response["content"]["application/json"]["schema"].as_object() else {
         panic!("{method} {path} {status}: no JSON schema documented: {response}");
     };
+    // The schema with the document's components beside it, so `#/components/schemas/...` resolves.
     let mut root = Value::Object(schema.clone());
     root["components"] = doc["components"].clone();
     let validator = jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("{method} {path} {status}: schema does not compile: {e}"));
+    validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect()
+}
+
+/// Asserts a JSON response matches the document's schema for (path, method, status).
+fn check_response(doc: &Value, path: &str, method: &str, reply: &Reply) {
     let body = reply.json();
-    let errors: Vec<String> = validator.iter_errors(&body).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{method} {path} {status}: the response does not match the document: {errors:?}\n{body}");
+    let errors = schema_errors(doc, path, method, reply.status.as_u16(), &body);
+    assert!(errors.is_empty(), "{method} {path} {}: the response does not match the document: {errors:?}\n{body}", reply.status);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -735,10 +740,22 @@ async fn openapi_document_is_true() {
     check_response(&doc, "/v1/problems", "get", &r);
     let r = env.call(Method::POST, "/v1/submissions", &env.submitter, Some(json!({"problem": "nope", "language": "python", "source": ""}))).await;
     check_response(&doc, "/v1/submissions", "post", &r);
-    // A submission with per-test results.
+    // A submission with per-test results (everything queued, the rejudged one too, judged).
+    while let Some(claim) = env.store.claim("test-worker", Duration::from_secs(60)).await.unwrap() {
+        assert!(env.store.finish(&claim, &judged(vec![test_result(0)])).await.unwrap());
+    }
     let r = env.call(Method::GET, &format!("/v1/submissions/{id}"), &env.submitter, None).await;
     assert_eq!(r.json()["tests"].as_array().unwrap().len(), 1);
     check_response(&doc, "/v1/submissions/{id}", "get", &r);
+    // The check has teeth: a wrong status, a missing field, a test that is not an object.
+    for (pointer, bad) in [("/status", json!("sleeping")), ("/id", json!("seven")), ("/tests/0", json!(3))] {
+        let mut body = r.json();
+        *body.pointer_mut(pointer).unwrap() = bad;
+        assert!(!schema_errors(&doc, "/v1/submissions/{id}", "get", 200, &body).is_empty(), "{pointer} not checked");
+    }
+    let mut body = r.json();
+    body.as_object_mut().unwrap().remove("created_ms");
+    assert!(!schema_errors(&doc, "/v1/submissions/{id}", "get", 200, &body).is_empty(), "required fields not checked");
 }
 
 // ---------------------------------------------------------------------------------------------
