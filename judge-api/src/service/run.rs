@@ -479,106 +479,174 @@ impl WorkDir<'_> {
     }
 }
 
-/// Where one command's outputs are on the host.
+/// A captured stream: the supervisor pumps it (counting bytes against the output limit) into a
+/// pipe whose other end a thread reads, keeping at most `copy_out_max_bytes + 1` bytes.
+struct Capture<'s> {
+    name: &'static str,
+    /// The pipe's write end, the pump's sink: closed after the run so the reader sees EOF.
+    sink: Option<std::os::fd::OwnedFd>,
+    reader: std::thread::ScopedJoinHandle<'s, io::Result<Vec<u8>>>,
+}
+
+/// Where one command's inputs and outputs are.
 #[derive(Default)]
-struct Paths {
+struct Io<'s> {
     box_dir: Option<PathBuf>,
-    stdout: Option<PathBuf>,
-    stderr: Option<PathBuf>,
+    captures: Vec<Capture<'s>>,
+    /// The read end of a stdin pipe fed by a thread: dropped after the run in case the box
+    /// never took it, so the feeding thread cannot block forever.
+    stdin_pipe: Option<HandedFd>,
+}
+
+impl Drop for Io<'_> {
+    fn drop(&mut self) {
+        // Also on early returns: the thread scope waits for the feeding thread.
+        if let Some(h) = self.stdin_pipe.take() {
+            drop(h.take());
+        }
+    }
 }
 
 /// Runs a request in the sandbox (blocking; call from `spawn_blocking`). `scratch` is a host
-/// directory for the request's files: a request that needs any (input files, stdin content,
-/// `copy_out`) makes its own temporary directory below it and removes it before returning, so
-/// `scratch` may be shared by concurrent requests; a request that needs none touches nothing.
+/// directory for the request's files: a request with input `files` or `copy_out` of files makes
+/// its own temporary directory below it and removes it before returning, so `scratch` may be
+/// shared by concurrent requests. Streams (stdin content, captured stdout and stderr) go
+/// through pipes and touch no disk.
 ///
 /// A program that cannot be found or executed in the box is `Invalid` (the caller's mistake);
 /// limits hit, crashes and non-zero exits are results, not errors.
 pub fn run(sandbox: &runner::Sandbox, req: &RunRequest, scratch: &std::path::Path) -> Result<RunResponse, RunRequestError> {
     let mut plans = plan(req)?;
     let mut work = WorkDir { scratch, dir: None };
-    let mut paths: Vec<Paths> = Vec::new();
-    for (i, p) in plans.iter_mut().enumerate() {
-        let mut out = Paths::default();
-        if p.host_box {
-            let dir = work.get()?.join(format!("box{i}"));
-            fs::create_dir(&dir).map_err(io_err("create", &dir))?;
-            // The box's user (a uid of the slot) writes here, as in the compile step's /sub.
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).map_err(io_err("chmod", &dir))?;
-            for (name, bytes, exec) in &p.files {
-                let path = dir.join(name);
-                fs::write(&path, bytes).map_err(io_err("write the input file", &path))?;
-                let mode = if *exec { 0o777 } else { 0o666 };
-                fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(io_err("chmod", &path))?;
+    std::thread::scope(|s| {
+        let mut ios: Vec<Io<'_>> = Vec::new();
+        for (i, p) in plans.iter_mut().enumerate() {
+            let mut io = Io::default();
+            if p.host_box {
+                let dir = work.get()?.join(format!("box{i}"));
+                fs::create_dir(&dir).map_err(io_err("create", &dir))?;
+                // The box's user (a uid of the slot) writes here, as in the compile step's /sub.
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).map_err(io_err("chmod", &dir))?;
+                for (name, bytes, exec) in &p.files {
+                    let path = dir.join(name);
+                    fs::write(&path, bytes).map_err(io_err("write the input file", &path))?;
+                    let mode = if *exec { 0o777 } else { 0o666 };
+                    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(io_err("chmod", &path))?;
+                }
+                p.spec.mounts.push(BindMount { src: dir.clone(), dest: BOX_DIR.into(), writable: true });
+                io.box_dir = Some(dir);
             }
-            p.spec.mounts.push(BindMount { src: dir.clone(), dest: BOX_DIR.into(), writable: true });
-            out.box_dir = Some(dir);
+            p.spec.stdin = match p.stdin.take() {
+                None => Input::Null,
+                Some(PlanStdin::File(name)) => Input::File(io.box_dir.as_ref().expect("files make a box dir").join(name)),
+                Some(PlanStdin::Bytes(bytes)) => {
+                    let (r, w) = pipe()?;
+                    s.spawn(move || {
+                        // EPIPE when the program stops reading early: that is its business.
+                        let _ = io::Write::write_all(&mut fs::File::from(w), &bytes);
+                    });
+                    let handed = HandedFd::new(r);
+                    io.stdin_pipe = Some(handed.clone());
+                    Input::Handed(handed)
+                }
+            };
+            for name in [STDOUT, STDERR] {
+                if !p.copy_out.iter().any(|n| n == name) {
+                    continue;
+                }
+                let (r, w) = pipe()?;
+                let max = p.copy_out_max_bytes;
+                let reader = s.spawn(move || read_capped(fs::File::from(r), max));
+                let sink = Output::Pump(std::os::fd::AsRawFd::as_raw_fd(&w));
+                if name == STDOUT {
+                    p.spec.stdout = sink;
+                } else {
+                    p.spec.stderr = sink;
+                }
+                io.captures.push(Capture { name, sink: Some(w), reader });
+            }
+            ios.push(io);
         }
-        p.spec.stdin = match &p.stdin {
-            None => Input::Null,
-            Some(PlanStdin::File(name)) => Input::File(out.box_dir.as_ref().expect("files make a box dir").join(name)),
-            Some(PlanStdin::Bytes(b)) => {
-                let path = work.get()?.join(format!("stdin{i}"));
-                fs::write(&path, b).map_err(io_err("write stdin", &path))?;
-                Input::File(path)
-            }
-        };
-        for (stream, slot, output) in [(STDOUT, &mut out.stdout, &mut p.spec.stdout), (STDERR, &mut out.stderr, &mut p.spec.stderr)] {
-            if p.copy_out.iter().any(|n| n == stream) {
-                let path = work.get()?.join(format!("{stream}{i}"));
-                *output = Output::File(path.clone());
-                *slot = Some(path);
-            }
-        }
-        paths.push(out);
-    }
 
-    let reports = match req.pipe {
-        PipeMode::None => vec![run_one(sandbox, &plans[0].spec, 0)?],
-        PipeMode::Forward | PipeMode::Interactive => {
-            let (a_to_b_r, a_to_b_w) = pipe()?;
-            plans[0].spec.stdout = Output::Handed(HandedFd::new(a_to_b_w));
-            plans[1].spec.stdin = Input::Handed(HandedFd::new(a_to_b_r));
-            if req.pipe == PipeMode::Interactive {
-                let (b_to_a_r, b_to_a_w) = pipe()?;
-                plans[1].spec.stdout = Output::Handed(HandedFd::new(b_to_a_w));
-                plans[0].spec.stdin = Input::Handed(HandedFd::new(b_to_a_r));
-            }
-            let (a, b) = (&plans[0].spec, &plans[1].spec);
-            let (ra, rb) = std::thread::scope(|s| {
+        let reports = match req.pipe {
+            PipeMode::None => vec![run_one(sandbox, &plans[0].spec, 0)],
+            PipeMode::Forward | PipeMode::Interactive => {
+                let (a_to_b_r, a_to_b_w) = pipe()?;
+                plans[0].spec.stdout = Output::Handed(HandedFd::new(a_to_b_w));
+                plans[1].spec.stdin = Input::Handed(HandedFd::new(a_to_b_r));
+                if req.pipe == PipeMode::Interactive {
+                    let (b_to_a_r, b_to_a_w) = pipe()?;
+                    plans[1].spec.stdout = Output::Handed(HandedFd::new(b_to_a_w));
+                    plans[0].spec.stdin = Input::Handed(HandedFd::new(b_to_a_r));
+                }
+                let (a, b) = (&plans[0].spec, &plans[1].spec);
                 let hb = s.spawn(|| run_one(sandbox, b, 1));
                 let ra = run_one(sandbox, a, 0);
-                (ra, hb.join().unwrap_or_else(|_| Err(invalid("cmd[1]: the run panicked".into()))))
-            });
-            vec![ra?, rb?]
-        }
-    };
-
-    let mut results = Vec::new();
-    for ((report, p), out) in reports.into_iter().zip(&plans).zip(&paths) {
-        let mut r = CommandResult { report, files: BTreeMap::new(), files_truncated: Vec::new(), file_errors: BTreeMap::new() };
-        for name in &p.copy_out {
-            let path = match name.as_str() {
-                STDOUT => out.stdout.clone(),
-                STDERR => out.stderr.clone(),
-                _ => out.box_dir.as_ref().map(|d| d.join(name)),
-            };
-            let Some(path) = path else { continue };
-            match read_back(&path, p.copy_out_max_bytes) {
-                Ok((file, truncated)) => {
-                    r.files.insert(name.clone(), file);
-                    if truncated {
-                        r.files_truncated.push(name.clone());
-                    }
-                }
-                Err(reason) => {
-                    r.file_errors.insert(name.clone(), reason);
+                vec![ra, hb.join().unwrap_or_else(|_| Err(invalid("cmd[1]: the run panicked".into())))]
+            }
+        };
+        // Whatever happened, no pipe end of ours may keep a thread of this scope waiting.
+        for p in &plans {
+            if let Input::Handed(h) = &p.spec.stdin {
+                drop(h.take());
+            }
+            for o in [&p.spec.stdout, &p.spec.stderr] {
+                if let Output::Handed(h) = o {
+                    drop(h.take());
                 }
             }
         }
-        results.push(r);
-    }
-    Ok(RunResponse { results })
+        let mut results = Vec::new();
+        for ((report, p), mut io) in reports.into_iter().zip(&plans).zip(ios) {
+            if let Some(h) = io.stdin_pipe.take() {
+                drop(h.take());
+            }
+            let mut captured: Vec<(&'static str, io::Result<Vec<u8>>)> = Vec::new();
+            for mut c in std::mem::take(&mut io.captures) {
+                drop(c.sink.take());
+                captured.push((c.name, c.reader.join().unwrap_or_else(|_| Err(io::Error::other("the reader panicked")))));
+            }
+            let report = report?;
+            let mut r = CommandResult { report, files: BTreeMap::new(), files_truncated: Vec::new(), file_errors: BTreeMap::new() };
+            for name in &p.copy_out {
+                let got = match captured.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, bytes)) => match std::mem::replace(bytes, Ok(Vec::new())) {
+                        Ok(mut b) => {
+                            let truncated = b.len() as u64 > p.copy_out_max_bytes;
+                            b.truncate(p.copy_out_max_bytes as usize);
+                            Ok((encode(b, truncated), truncated))
+                        }
+                        Err(e) => Err(format!("read the captured stream: {e}")),
+                    },
+                    None => match &io.box_dir {
+                        Some(d) => read_back(&d.join(name), p.copy_out_max_bytes),
+                        None => continue,
+                    },
+                };
+                match got {
+                    Ok((file, truncated)) => {
+                        r.files.insert(name.clone(), file);
+                        if truncated {
+                            r.files_truncated.push(name.clone());
+                        }
+                    }
+                    Err(reason) => {
+                        r.file_errors.insert(name.clone(), reason);
+                    }
+                }
+            }
+            results.push(r);
+        }
+        Ok(RunResponse { results })
+    })
+}
+
+/// Reads a pipe to its end, keeping the first `max + 1` bytes (one more tells it was cut).
+fn read_capped(mut r: fs::File, max: u64) -> io::Result<Vec<u8>> {
+    let mut kept = Vec::new();
+    (&mut r).take(max.saturating_add(1)).read_to_end(&mut kept)?;
+    io::copy(&mut r, &mut io::sink())?;
+    Ok(kept)
 }
 
 /// Runs one box; the program's absence is the caller's mistake, not the sandbox's.
