@@ -764,14 +764,28 @@ async fn openapi_document_is_true() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_smoke() {
     let Some(env) = start().await else { return };
+    let doc = env.request(Method::GET, "/openapi.json", None, None).await.json();
     let r = env.call(Method::POST, "/v1/run", &env.submitter, Some(json!({"cmd": [{"args": ["/bin/true"]}]}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
     let v = r.json();
-    eprintln!("/bin/true: {v}");
-    let r = env.call(Method::POST, "/v1/run", &env.submitter, Some(json!({"cmd": [{"args": ["/bin/echo", "hello"]}]}))).await;
+    assert_eq!((v["results"][0]["status"].as_str(), v["results"][0]["exit_code"].as_i64()), (Some("ok"), Some(0)), "{v}");
+    check_response(&doc, "/v1/run", "post", &r);
+
+    let r = env.call(Method::POST, "/v1/run", &env.submitter, Some(json!({"cmd": [{"args": ["echo", "hello"], "copy_out": ["stdout"]}]}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
     let v = r.json();
-    assert!(v.to_string().contains("hello"), "{v}");
+    assert_eq!(v["results"][0]["files"]["stdout"], json!({"content": "hello\n"}), "{v}");
+    check_response(&doc, "/v1/run", "post", &r);
+
     let (code, _) = env.call(Method::POST, "/v1/run", &env.submitter, Some(json!({"cmd": 3}))).await.error(StatusCode::BAD_REQUEST);
     assert_eq!(code, "invalid_json");
+    let r = env.call(Method::POST, "/v1/run", &env.submitter, Some(json!({"cmd": [{"args": ["/no/such/program"]}]}))).await;
+    let (code, msg) = r.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code, "invalid_run_request", "{msg}");
+    check_response(&doc, "/v1/run", "post", &r);
+    env.request(Method::POST, "/v1/run", None, Some(b"{}".to_vec())).await.error(StatusCode::UNAUTHORIZED);
+
+    let metrics = String::from_utf8(env.request(Method::GET, "/metrics", None, None).await.body).unwrap();
+    assert!(metrics.contains("judge_runs_total{outcome=\"ok\"} 2"), "{metrics}");
+    assert!(metrics.contains("judge_runs_total{outcome=\"invalid\"} 1"), "{metrics}");
 }

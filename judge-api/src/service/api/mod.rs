@@ -45,8 +45,8 @@ pub struct Ctx {
     pub metrics: metrics::Metrics,
 }
 
-/// Body limit of `POST /v1/run` (its files travel in the JSON).
-const RUN_BODY_LIMIT: usize = 64 << 20;
+/// Body limit of `POST /v1/run`: its input files travel in the JSON (base64: 4/3 of the bytes).
+const RUN_BODY_LIMIT: usize = (super::run::MAX_INPUT_BYTES as usize) / 3 * 4 + (1 << 20);
 
 /// Every documented route, registered and documented from the same handler.
 fn api_router(config: &ServiceConfig) -> OpenApiRouter<Arc<Ctx>> {
