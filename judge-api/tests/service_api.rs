@@ -789,3 +789,54 @@ async fn run_smoke() {
     assert!(metrics.contains("judge_runs_total{outcome=\"ok\"} 2"), "{metrics}");
     assert!(metrics.contains("judge_runs_total{outcome=\"invalid\"} 1"), "{metrics}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// serve()
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_records_settings_answers_and_shuts_down() {
+    let Some(judge) = judge() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = ServiceConfig::new("127.0.0.1:0".parse().unwrap(), tmp.path().join("data"));
+    config.workers = 0;
+    let url = config.database_url();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(judge_api::service::serve(config.clone(), judge.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    // The service URL (with the port bound) and a worker secret are in the database.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (store, base) = loop {
+        if let Ok(store) = Store::open(&url).await {
+            if let Ok(Some(base)) = store.setting(settings::SERVICE_URL).await {
+                break (store, base);
+            }
+        }
+        assert!(Instant::now() < deadline, "serve did not record its URL");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{base}");
+    let secret = store.setting(settings::WORKER_SECRET).await.unwrap().expect("a worker secret");
+    assert_eq!(secret.len(), 64);
+
+    let client = reqwest::Client::new();
+    let health: Value = client.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health, json!({"status": "ok"}));
+    let admin = store.add_token(Role::Admin, "serve test").await.unwrap();
+    let r = client.get(format!("{base}/v1/languages")).bearer_auth(&admin).send().await.unwrap();
+    let langs: Value = r.json().await.unwrap();
+    assert!(langs.as_array().unwrap().iter().any(|l| l["id"] == "python" && l["extensions"] == json!(["py"])), "{langs}");
+
+    // Shutdown ends it.
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(15), server).await.expect("serve did not stop").unwrap().unwrap();
+
+    // A restart keeps the secret; a taken port is a Listen error.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut busy = config.clone();
+    busy.listen = taken.local_addr().unwrap();
+    let err = judge_api::service::serve(busy, judge, std::future::pending()).await.unwrap_err();
+    assert!(matches!(err, judge_api::service::ServiceError::Listen { .. }), "{err}");
+    assert_eq!(store.setting(settings::WORKER_SECRET).await.unwrap(), Some(secret));
+}
