@@ -840,3 +840,85 @@ async fn serve_records_settings_answers_and_shuts_down() {
     assert!(matches!(err, judge_api::service::ServiceError::Listen { .. }), "{err}");
     assert_eq!(store.setting(settings::WORKER_SECRET).await.unwrap(), Some(secret));
 }
+
+// ---------------------------------------------------------------------------------------------
+// A worker elsewhere: only PostgreSQL connects it to the API
+
+/// A fresh database on the test server (dropped with it), or `None` (with a note) when there is none.
+struct PgDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Best effort, on a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::Executor::execute(&mut c, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+async fn postgres_db(test: &str) -> Option<PgDb> {
+    use sqlx::Connection;
+    let Ok(admin_url) = std::env::var("JUDGE_TEST_DATABASE_URL") else {
+        assert!(std::env::var("JUDGE_REQUIRE_POSTGRES").as_deref() != Ok("1"), "JUDGE_REQUIRE_POSTGRES=1 but JUDGE_TEST_DATABASE_URL is not set");
+        eprintln!("{test}: SKIPPED: JUDGE_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let name = format!("judge_api_{}", hex::encode(rand::random::<[u8; 6]>()));
+    let mut c = sqlx::PgConnection::connect(&admin_url).await.expect("connect to JUDGE_TEST_DATABASE_URL");
+    sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await.expect("create a test database");
+    c.close().await.unwrap();
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url.as_str(), String::new()),
+    };
+    let slash = base.rfind('/').filter(|&i| i > base.find("://").unwrap() + 2).expect("the database URL names a database");
+    let url = format!("{}/{name}{query}", &base[..slash]);
+    Some(PgDb { admin_url, name, url })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_and_wait_follow_a_worker_elsewhere_on_postgres() {
+    let Some(pg) = postgres_db("events_and_wait_follow_a_worker_elsewhere_on_postgres").await else { return };
+    let Some(env) = start_with(|c| c.database_url = Some(pg.url.clone())).await else { return };
+    // The "worker": a store of its own (its own pool and LISTEN connection), as on another machine.
+    let worker = Store::open(&pg.url).await.unwrap();
+    env.fake_problem("p").await;
+    let id = env.submit(submission("p")).await;
+    let mut sse = events(&env, id).await;
+    assert_eq!(sse.expect("status").await["status"], "queued");
+
+    let claim = worker.claim("elsewhere", Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(sse.expect("status").await["status"], "compiling");
+    assert!(worker.set_running(&claim, "").await.unwrap());
+    assert_eq!(sse.expect("status").await["status"], "running");
+    let t = Instant::now();
+    assert!(worker.add_test_result(&claim, 0, &test_result(0)).await.unwrap());
+    assert_eq!(sse.expect("test").await["index"], 0);
+    eprintln!("a test result reached the stream in {:?}", t.elapsed());
+
+    let waiter = {
+        let (client, url, token) = (env.client.clone(), format!("{}/v1/submissions/{id}?wait=30", env.base), env.submitter.clone());
+        tokio::spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
+    assert!(worker.finish(&claim, &judged(vec![test_result(0), test_result(1)])).await.unwrap());
+    assert_eq!(sse.expect("test").await["index"], 1);
+    assert_eq!(sse.expect("done").await["status"], "done");
+    assert!(sse.next().await.is_none());
+    let s = tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("?wait did not return").unwrap();
+    assert_eq!(s["status"], "done");
+    eprintln!("done reached the stream and ?wait in {:?}", t.elapsed());
+}

@@ -84,9 +84,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<ApiError> for ErrorBody {
+    fn from(e: ApiError) -> Self {
+        ErrorBody { error: ErrorDetail { code: e.code.to_string(), message: e.message } }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_error", e.to_string())
+        match e {
+            // The database did not answer or refused the query: worth retrying later.
+            StoreError::Connect { .. } | StoreError::Query { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_error", e.to_string())
+            }
+            _ => ApiError::internal("store_error", e.to_string()),
+        }
     }
 }
 

@@ -118,9 +118,3 @@ async fn follow_inner(store: &Store, id: i64, tx: &mpsc::Sender<Event>) -> Resul
         store.wait_for_change(POLL).await;
     }
 }
-
-impl From<ApiError> for ErrorBody {
-    fn from(e: ApiError) -> Self {
-        ErrorBody { error: super::error::ErrorDetail { code: e.code.to_string(), message: e.message } }
-    }
-}
