@@ -53,7 +53,6 @@ fn package_error(name: &str, e: PackageError) -> ApiError {
     let message = format!("problem {name:?}: {e}");
     match e {
         PackageError::Io { .. } | PackageError::HashMismatch { .. } => ApiError::internal("package_io", message),
-        PackageError::TooLarge { .. } | PackageError::TooManyFiles { .. } => ApiError::too_large("package_too_large", message),
         _ => ApiError::unprocessable("invalid_package", message),
     }
 }
@@ -71,8 +70,8 @@ fn package_error(name: &str, e: PackageError) -> ApiError {
         (status = 400, description = "Bad problem name", body = ErrorBody),
         (status = 401, description = "No or unknown token", body = ErrorBody),
         (status = 403, description = "Not an admin token", body = ErrorBody),
-        (status = 413, description = "Package too large", body = ErrorBody),
-        (status = 422, description = "Not a valid problem package", body = ErrorBody),
+        (status = 413, description = "Package larger than the upload limit", body = ErrorBody),
+        (status = 422, description = "Not a valid problem package (or too large, or too many files, unpacked)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
