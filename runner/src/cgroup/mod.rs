@@ -18,6 +18,8 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use crate::report::KillMethod;
+
 /// Name of the directory, in each hierarchy, under which the boxes' cgroups live.
 pub const BASE_NAME: &str = "judge";
 /// Prefix of a box's cgroup name; the rest is the slot number.
@@ -185,7 +187,13 @@ impl Hierarchy {
         }
         let procs = CString::new(format!("{name}/{PROCS_FILE}"))
             .map_err(|_| CgroupError::Unavailable(format!("box name {name:?} contains a NUL byte")))?;
-        Ok(JoinPoints { dirs, procs })
+        // Not for a pinned run: before Linux 6.3 (and its stable backports), a task cloned into
+        // a cpuset cgroup kept its parent's CPUs; the write applies the cpuset everywhere.
+        let clone_into = match self.version {
+            CgroupVersion::V2 if !cpuset => CString::new(name).ok(),
+            _ => None,
+        };
+        Ok(JoinPoints { dirs, procs, clone_into })
     }
 
     /// Creates a base directory (`judge`) of the boxes.
@@ -273,6 +281,7 @@ fn open_read(path: &Path) -> Result<File> {
 pub struct JoinPoints {
     dirs: Vec<OwnedFd>,
     procs: CString,
+    clone_into: Option<CString>,
 }
 
 impl JoinPoints {
@@ -284,6 +293,13 @@ impl JoinPoints {
     /// `box-N/cgroup.procs`, relative to each directory.
     pub fn procs(&self) -> &CString {
         &self.procs
+    }
+
+    /// cgroup v2: the box's directory (`box-N`) relative to the one base directory, for
+    /// starting the program in it with `clone3(CLONE_INTO_CGROUP)`; `None` where the program
+    /// must join by writing its `cgroup.procs` (v1, or a run pinned to CPUs).
+    pub fn clone_into(&self) -> Option<&CString> {
+        self.clone_into.as_ref()
     }
 }
 
@@ -452,16 +468,23 @@ impl BoxCgroup {
         }
     }
 
-    /// Kills every process in the box and waits until the cgroup is empty.
-    /// v2: `cgroup.kill` (Linux 5.14+); v1 (or older v2): freeze, SIGKILL each task, thaw.
-    pub fn kill_all(&self) -> Result<()> {
+    /// Kills every process in the box, without waiting for them to be gone; returns how, or
+    /// `None` when the box had no process. v2: `cgroup.kill` (Linux 5.14+); v1 (or older v2):
+    /// freeze, SIGKILL each task, thaw.
+    pub fn kill(&self) -> Result<Option<KillMethod>> {
         if self.fake || self.is_empty()? {
-            return Ok(());
+            return Ok(None);
         }
         match self.version {
-            CgroupVersion::V2 => v2::kill(self)?,
-            CgroupVersion::V1 => v1::kill(self)?,
+            CgroupVersion::V2 => v2::kill(self).map(Some),
+            CgroupVersion::V1 => v1::kill(self).map(Some),
         }
+    }
+
+    /// Kills every process in the box and waits until the cgroup is empty; returns how it
+    /// killed them, or `None` when the box had no process left.
+    pub fn kill_all(&self) -> Result<Option<KillMethod>> {
+        let Some(method) = self.kill()? else { return Ok(None) };
         let start = Instant::now();
         let limit = Duration::from_secs(5);
         while !self.is_empty()? {
@@ -470,7 +493,7 @@ impl BoxCgroup {
             }
             std::thread::sleep(Duration::from_micros(200));
         }
-        Ok(())
+        Ok(Some(method))
     }
 
     /// Removes every directory of the box (it must be empty of tasks).

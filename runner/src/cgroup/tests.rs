@@ -124,6 +124,8 @@ fn join_points_open_every_base_and_name_the_boxs_procs_file() {
     assert_eq!(j.dirs().len(), 1);
     assert!(root.path().join("judge").is_dir(), "the base is made when missing");
     assert_eq!(j.procs().to_str().unwrap(), "box-6/cgroup.procs");
+    assert_eq!(j.clone_into().map(|c| c.to_str().unwrap()), Some("box-6"), "v2: the program is cloned into box-6");
+    assert_eq!(h.join_points("box-6", true).unwrap().clone_into(), None, "a pinned run joins by writing (cpuset)");
 
     let m = |c: &'static str| (c, root.path().join(c));
     for c in ["memory", "cpuacct", "pids", "freezer", "cpuset"] {
@@ -131,6 +133,7 @@ fn join_points_open_every_base_and_name_the_boxs_procs_file() {
     }
     let h = Hierarchy::v1_at(&[m("memory"), m("cpuacct"), m("pids"), m("freezer"), m("cpuset")], true).unwrap();
     assert_eq!(h.join_points("box-6", false).unwrap().dirs().len(), 4);
+    assert_eq!(h.join_points("box-6", false).unwrap().clone_into(), None, "v1 has no CLONE_INTO_CGROUP");
     assert_eq!(h.join_points("box-6", true).unwrap().dirs().len(), 5, "the cpuset hierarchy when pinned");
 }
 

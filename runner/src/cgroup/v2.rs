@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupVersion, Hierarchy, Result, BASE_NAME};
+use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupVersion, Hierarchy, KillMethod, Result, BASE_NAME};
 
 const CONTROLLERS: &str = "cgroup.controllers";
 const SUBTREE_CONTROL: &str = "cgroup.subtree_control";
@@ -89,10 +89,10 @@ pub(super) fn create_box(h: &Hierarchy, name: &str, limits: &CgroupLimits) -> Re
 }
 
 /// `cgroup.kill` where the kernel has it (5.14+); otherwise freeze, SIGKILL each task, thaw.
-pub(super) fn kill(cg: &BoxCgroup) -> Result<()> {
+pub(super) fn kill(cg: &BoxCgroup) -> Result<KillMethod> {
     let dir = &cg.dirs[0];
     if dir.join(KILL).exists() {
-        return super::write_file(&dir.join(KILL), "1", false);
+        return super::write_file(&dir.join(KILL), "1", false).map(|()| KillMethod::CgroupKill);
     }
     let _ = super::write_file(&dir.join(FREEZE), "1", false);
     let text = std::fs::read_to_string(dir.join(super::PROCS_FILE)).unwrap_or_default();
@@ -100,5 +100,5 @@ pub(super) fn kill(cg: &BoxCgroup) -> Result<()> {
         // SAFETY: kill(2) with a pid read from the box's own cgroup; no memory is touched.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
-    super::write_file(&dir.join(FREEZE), "0", false)
+    super::write_file(&dir.join(FREEZE), "0", false).map(|()| KillMethod::FreezeSigkill)
 }
