@@ -275,6 +275,11 @@ fn check(b: &Boot) -> Vec<String> {
         ("blocked", &["ok"]),
         ("daemon", &["ok", "wall_time_limit"]),
         ("kill_tree", &["wall_time_limit"]),
+        ("delegated_memory", &["memory_limit"]),
+        ("delegated_time", &["time_limit"]),
+        ("delegated_pids", &["time_limit", "wall_time_limit"]),
+        ("delegated_option", &["ok"]),
+        ("delegated_env", &["wall_time_limit"]),
         ("cpus_pinned", &["time_limit"]),
         ("after_pinned", &["ok"]),
     ];
@@ -291,8 +296,17 @@ fn check(b: &Boot) -> Vec<String> {
             fail(format!("{name}: judge exit {} status {status}, expected exit 0 and one of {statuses:?}\n{}", c.rc, ctx()));
             continue;
         }
-        if !r["cgroup_paths"].as_array().is_some_and(|a| a.iter().all(|p| p.as_str().is_some_and(|p| p.starts_with("/sys/fs/cgroup/judge/box-")))) {
-            fail(format!("{name}: cgroup_paths are not v2 box cgroups\n{}", ctx()));
+        // Where the box's cgroup was: <root>/judge for a judge in the root cgroup, else the
+        // delegated cgroup it was started in or was given.
+        let base = match *name {
+            "delegated_option" | "delegated_env" => "/sys/fs/cgroup/delegated2",
+            n if n.starts_with("delegated_") => "/sys/fs/cgroup/delegated",
+            _ => "/sys/fs/cgroup/judge",
+        };
+        let prefix = format!("{base}/box-");
+        let paths = r["cgroup_paths"].as_array();
+        if !paths.is_some_and(|a| !a.is_empty() && a.iter().all(|p| p.as_str().is_some_and(|p| p.starts_with(&prefix)))) {
+            fail(format!("{name}: cgroup_paths are not v2 box cgroups under {base}\n{}", ctx()));
         }
         let mut bad = |cond: bool, what: &str| {
             if cond {
@@ -303,12 +317,20 @@ fn check(b: &Boot) -> Vec<String> {
         let calls = |f: &str| c.trace.get(f).copied().unwrap_or(u64::MAX);
         let ctx_trace = || format!("kernel calls {:?}", c.trace);
         // How the program entered its cgroup: clone3 CLONE_INTO_CGROUP on this 6.1 kernel, so
-        // nobody wrote to a cgroup.procs during the run; a pinned run joins by the write.
+        // no box process wrote to a cgroup.procs during the run; a pinned run joins by the
+        // write. The writes the kernel saw otherwise: the shell that started judge in a
+        // delegated cgroup (1), and judge moving itself out of the delegated cgroup into its
+        // leaf (1, only when started in the delegated cgroup itself).
         if !name.starts_with("parallel_first_") {
+            let others = match *name {
+                "delegated_memory" => 2,
+                "delegated_time" | "delegated_pids" => 1,
+                _ => 0,
+            };
             let (entry, writes_ok) = if *name == "cpus_pinned" {
                 ("cgroup.procs", (1..u64::MAX).contains(&calls("cgroup_procs_write")))
             } else {
-                ("clone_into_cgroup", calls("cgroup_procs_write") == 0)
+                ("clone_into_cgroup", calls("cgroup_procs_write") == others)
             };
             bad(r["cgroup_entry"] != entry, &format!("cgroup_entry is not {entry:?}"));
             bad(!writes_ok, &format!("the kernel's cgroup.procs writes do not match cgroup_entry {entry:?}: {}", ctx_trace()));
@@ -316,8 +338,12 @@ fn check(b: &Boot) -> Vec<String> {
         // How the box was killed: a limit kill goes through cgroup.kill, which the kernel saw;
         // a run that ended by itself kills nothing. (output_limit writes to a file: RLIMIT_FSIZE
         // ends it with SIGXFSZ before the supervisor has to.)
-        const LIMIT_KILLED: [&str; 6] = ["time_limit", "threads_time_limit", "wall_limit", "fork_bomb", "cpus_pinned", "kill_tree"];
-        const NOTHING_KILLED: [&str; 8] = ["echo", "whoami", "net", "memory_ok", "nonzero", "ps", "blocked", "after_pinned"];
+        const LIMIT_KILLED: [&str; 9] = [
+            "time_limit", "threads_time_limit", "wall_limit", "fork_bomb", "cpus_pinned", "kill_tree",
+            "delegated_time", "delegated_pids", "delegated_env",
+        ];
+        const NOTHING_KILLED: [&str; 9] =
+            ["echo", "whoami", "net", "memory_ok", "nonzero", "ps", "blocked", "after_pinned", "delegated_option"];
         if LIMIT_KILLED.contains(name) {
             bad(r["kill_method"] != "cgroup.kill", "kill_method is not \"cgroup.kill\"");
             bad(!(1..u64::MAX).contains(&calls("cgroup_kill_write")), &format!("the kernel saw no write to cgroup.kill: {}", ctx_trace()));
@@ -370,10 +396,60 @@ fn check(b: &Boot) -> Vec<String> {
             }
             "after_pinned" => bad(c.out != ["again"], "stdout is not \"again\""),
             "kill_tree" => bad(num("pids_peak") < 4, "pids_peak below 4: the tree of sleepers did not start"),
+            "delegated_memory" => {
+                bad(num("memory_bytes") > 64 * MIB, "peak memory above the 64M limit");
+                bad(!r["message"].as_str().unwrap_or("").contains("OOM-killed 1 process"), "the message should count one OOM-killed process");
+            }
+            "delegated_time" => bad(!(1000..2000).contains(&num("cpu_time_ms")), "cpu_time_ms not in [1000, 2000)"),
+            "delegated_pids" => bad(num("pids_peak") > 8, "pids_peak above --pids 8"),
+            "delegated_option" => bad(c.out != ["named"], "stdout is not \"named\""),
             _ => {}
         }
     }
+    check_delegation(b, &mut failures);
     failures
+}
+
+/// Delegated mode: the tree judge left in the delegated cgroup, and the cgroups it must refuse.
+fn check_delegation(b: &Boot, failures: &mut Vec<String>) {
+    let info = |key: &str| b.info.iter().find_map(|i| i.strip_prefix(&format!("{key} ")).or((i == key).then_some(""))).map(str::trim);
+    match info("delegated_children") {
+        Some(c) if c == "supervisor" => {}
+        other => failures.push(format!("delegated cgroup: expected only the judge's leaf \"supervisor\" left in it, found {other:?}")),
+    }
+    match info("delegated_subtree_control") {
+        Some(c) if c.split_whitespace().any(|x| x == "memory") && c.split_whitespace().any(|x| x == "pids") => {}
+        other => failures.push(format!("delegated cgroup: memory and pids not enabled for its children: {other:?}")),
+    }
+    let refused: [(&str, &[&str]); 2] = [
+        (
+            "delegated_missing",
+            &["/sys/fs/cgroup/nodeleg/inner", "lacks the memory, pids controller(s)", "Delegate=", "/sys/fs/cgroup/nodeleg/cgroup.subtree_control"],
+        ),
+        ("delegated_occupied", &["/sys/fs/cgroup/occupied", "holds other processes", "systemd-run --scope -p Delegate=yes"]),
+    ];
+    for (name, needles) in refused {
+        let Some(c) = b.cases.get(name) else {
+            failures.push(format!("{name}: no report on the console"));
+            continue;
+        };
+        let msg = c.report["message"].as_str().unwrap_or("");
+        if c.rc != 2 || c.report["status"] != "sandbox_error" {
+            failures.push(format!("{name}: expected exit 2 and a sandbox_error report, got exit {} report {}", c.rc, c.report));
+        }
+        for n in needles.iter().filter(|n| !msg.contains(**n) || !c.err.iter().any(|l| l.contains(**n))) {
+            failures.push(format!("{name}: the message (report and stderr) does not say {n:?}: {msg:?} / {:?}", c.err));
+        }
+        // It refused before touching anything: no leaf made, and the only cgroup.procs write
+        // the kernel saw is the shell's that started judge there (judge did not move).
+        match info(&format!("{name}_children")) {
+            Some("") => {}
+            other => failures.push(format!("{name}: judge made cgroups in a cgroup it refused: {other:?}")),
+        }
+        if c.trace.get("cgroup_procs_write") != Some(&1) {
+            failures.push(format!("{name}: expected only the starting shell's cgroup.procs write, the kernel saw {:?}", c.trace));
+        }
+    }
 }
 
 fn tail(log: &str) -> String {

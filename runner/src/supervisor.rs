@@ -89,6 +89,9 @@ pub struct SandboxConfig {
     pub slots: u32,
     /// `None`: detect from /proc/self/mountinfo.
     pub hierarchy: Option<Hierarchy>,
+    /// cgroup v2: the delegated cgroup the boxes go under, before `$JUDGE_CGROUP` and the
+    /// judge's own cgroup (see `Hierarchy::detect`); unused when `hierarchy` is given.
+    pub cgroup: Option<PathBuf>,
     /// How many runs this sandbox will do, when known (the CLI: 1). Resources made ahead of
     /// demand (network namespaces) stop there; more runs still work, they just wait for them.
     pub runs_hint: Option<usize>,
@@ -101,6 +104,7 @@ impl Default for SandboxConfig {
             uid_base: UID_BASE,
             slots: SLOTS,
             hierarchy: None,
+            cgroup: None,
             runs_hint: None,
         }
     }
@@ -174,7 +178,7 @@ impl Sandbox {
         let netns = NetnsPool::start(config.runs_hint).map_err(os("start the network namespace factory thread"))?;
         let hierarchy = match config.hierarchy {
             Some(h) => h,
-            None => Hierarchy::detect()?,
+            None => Hierarchy::detect_with(config.cgroup.as_deref())?,
         };
         let slots = SlotPool::new(&config.state_dir, config.slots)?;
         let cap_last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")

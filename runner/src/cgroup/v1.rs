@@ -42,7 +42,7 @@ pub(super) fn from_mount_points(points: &[(&'static str, PathBuf)]) -> Result<Hi
         bases.push(("freezer", p.join(BASE_NAME)));
     }
     let cpuset_base = points.iter().find(|(n, _)| *n == "cpuset").map(|(_, p)| p.join(BASE_NAME));
-    Ok(Hierarchy { version: CgroupVersion::V1, bases, cpuset_base, fake: false })
+    Ok(Hierarchy { version: CgroupVersion::V1, bases, cpuset_base, fake: false, delegated: false })
 }
 
 fn dir_of(h: &Hierarchy, controller: &str, name: &str) -> PathBuf {
