@@ -96,6 +96,11 @@ impl Judge {
         &self.languages
     }
 
+    /// The sandbox the judge runs in (shared with `POST /v1/run`).
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
+    }
+
     fn work_dir(&self, prefix: &str) -> Result<tempfile::TempDir, JudgeError> {
         fs::create_dir_all(&self.work_root).map_err(io_err("create the work directory", &self.work_root))?;
         let d = tempfile::Builder::new()

@@ -84,5 +84,110 @@ pub enum ServiceError {
 /// worker secret, starts `config.workers` local workers, the callback sender and the HTTP
 /// server. `judge` is shared by the local workers and `POST /v1/run` (its sandbox).
 pub async fn serve(config: ServiceConfig, judge: Arc<Judge>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServiceError> {
-    todo!("{config:?} {} {}", judge.languages().ids().len(), std::mem::size_of_val(&shutdown))
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServiceError::Io { op: "create the data directory", path: config.data_dir.clone(), source })?;
+    let store = store::Store::open(&config.database_url()).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServiceError::Listen { addr: config.listen, source })?;
+    let local = listener.local_addr().map_err(|source| ServiceError::Listen { addr: config.listen, source })?;
+    let service_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+    store.set_setting(settings::SERVICE_URL, service_url.trim_end_matches('/')).await?;
+    if store.setting(settings::WORKER_SECRET).await?.is_none() {
+        store.set_setting(settings::WORKER_SECRET, &random_secret()).await?;
+    }
+
+    // One shutdown signal for the server, the workers and the callback sender.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let on_signal = stop_tx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = on_signal.send(true);
+    });
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+
+    let mut workers = if config.workers > 0 {
+        let worker_config = worker::WorkerConfig {
+            count: config.workers,
+            pin_cpus: true,
+            lease: config.lease,
+            cache_dir: config.data_dir.join("cache"),
+            fetch_over_http: false,
+        };
+        Some(tokio::spawn(worker::run_workers(store.clone(), judge.clone(), worker_config, stopped())))
+    } else {
+        None
+    };
+    let callbacks = tokio::spawn(api::callbacks::run_callbacks(store.clone(), stopped()));
+
+    tracing::info!(listen = %local, %service_url, workers = config.workers, "serving");
+    let config = Arc::new(config);
+    let app = api::router(api::AppState { store, judge, config });
+    let server = std::future::IntoFuture::into_future(axum::serve(listener, app).with_graceful_shutdown(stopped()));
+    tokio::pin!(server);
+    // Open SSE streams and long polls would hold a graceful shutdown indefinitely.
+    let grace = async {
+        stopped().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await
+    };
+    tokio::pin!(grace);
+    let mut workers_result: Option<Result<(), ServiceError>> = None;
+    let mut result = loop {
+        tokio::select! {
+            r = &mut server => break r.map_err(|source| ServiceError::Listen { addr: local, source }),
+            _ = &mut grace => {
+                tracing::warn!("connections still open {} s after shutdown: closed", SHUTDOWN_GRACE.as_secs());
+                break Ok(());
+            }
+            r = wait_workers(workers.as_mut()), if workers_result.is_none() => {
+                let before_shutdown = !*stop_tx.borrow();
+                let failed = r.is_err();
+                workers_result = Some(r);
+                // Workers run until shutdown: ending before it is an error.
+                if failed || before_shutdown {
+                    break Err(ServiceError::Worker("the workers stopped before shutdown".to_string()));
+                }
+            }
+        }
+    };
+    // Whatever ended first, stop the rest and wait for them.
+    let _ = stop_tx.send(true);
+    let workers_result = match workers_result {
+        Some(r) => r,
+        None if workers.is_some() => wait_workers(workers.as_mut()).await,
+        None => Ok(()),
+    };
+    if let Err(e) = workers_result {
+        tracing::error!("{e}");
+        // The workers' own error says more than "stopped before shutdown".
+        result = Err(e);
+    }
+    let _ = callbacks.await;
+    result
+}
+
+/// How long open connections may last after shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Waits for the workers (forever when there are none).
+async fn wait_workers(workers: Option<&mut tokio::task::JoinHandle<Result<(), worker::WorkerError>>>) -> Result<(), ServiceError> {
+    let Some(handle) = workers else {
+        return std::future::pending().await;
+    };
+    match handle.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServiceError::Worker(e.to_string())),
+        Err(e) => Err(ServiceError::Worker(format!("workers stopped: {e}"))),
+    }
+}
+
+/// 32 random bytes, hex.
+fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }

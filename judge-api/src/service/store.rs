@@ -9,10 +9,31 @@
 //! another worker, or the submission rejudged), writes under it change nothing and return false.
 //! New submissions wake idle workers: LISTEN/NOTIFY on PostgreSQL, an in-process notify on SQLite.
 
+//!
+//! One SQL layer for both databases: `sqlx::AnyPool`, with `$1` placeholders (SQLite accepts
+//! them too). Where the dialects differ it is explicit: the schema's types (`BIGSERIAL` vs
+//! `INTEGER PRIMARY KEY AUTOINCREMENT`, `BYTEA` vs `BLOB`), write transactions (`BEGIN
+//! IMMEDIATE` on SQLite so a transaction never has to upgrade its lock and fail with
+//! SQLITE_BUSY; the default `BEGIN` on PostgreSQL), `FOR UPDATE SKIP LOCKED` in the claim, and
+//! the wake-ups (LISTEN/NOTIFY vs in-process). Values are limited to what `Any` carries:
+//! integers (booleans are stored as 0/1), doubles, text, bytes.
+//!
+//! Durability: SQLite runs in WAL mode with `synchronous=FULL`, so a committed transaction
+//! (a 2xx from `create_submissions`) survives a power loss, not only a crash of the process —
+//! the queue is what clients were told is safe. PostgreSQL commits durably by default.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use tokio::sync::Notify;
+
 use super::model::*;
-use crate::verdict::TestResult;
+use crate::verdict::{SubmissionResult, TestResult, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -24,9 +45,20 @@ pub enum StoreError {
     Url(String),
     #[error("stored {what} of submission {id} is not valid: {reason}")]
     Corrupt { what: &'static str, id: i64, reason: String },
+    /// A stored row other than a submission's is not valid (a token's role, a setting).
+    #[error("stored {what} {key:?} is not valid: {reason}")]
+    CorruptRow { what: &'static str, key: String, reason: String },
+    #[error("create the database directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("database schema version {found} is newer than this program's {known}")]
+    SchemaTooNew { found: i64, known: i64 },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+fn q(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { op, source }
+}
 
 /// Which database is behind the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,15 +67,263 @@ pub enum Backend {
     Postgres,
 }
 
+/// PostgreSQL channels: new work (create, rejudge) and changed submissions (results).
+const CHANNEL_QUEUE: &str = "judge_queue";
+const CHANNEL_CHANGE: &str = "judge_change";
+/// Serializes schema upgrades of several processes opening one PostgreSQL database at once.
+const SCHEMA_LOCK_KEY: i64 = 0x6a75_6467_6500;
+/// How long an SQLite writer waits for the write lock before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 30_000;
+/// The schema this program writes; `schema_version` holds what the database has.
+const SCHEMA_VERSION: i64 = 1;
+
+/// The columns a `Submission` is read from (without its tests).
+const SUBMISSION_COLUMNS: &str = "id, status, verdict, score, problem, version, language, all_tests, callback_url, \
+     compile_message, error, max_cpu_time_ms, max_memory_bytes, time_limit_ms, created_ms, finished_ms, attempts, judged_count";
+
 /// The store. Cheap to clone (a pool inside).
 #[derive(Clone)]
-pub struct Store {}
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: AnyPool,
+    backend: Backend,
+    /// Woken when work may be waiting (local writes, or NOTIFY on `judge_queue`).
+    work: Arc<Notify>,
+    /// Woken when a submission changed (local writes, or NOTIFY on `judge_change`).
+    change: Arc<Notify>,
+    /// The LISTEN task on PostgreSQL; stopped with the store.
+    listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(l) = &self.listener {
+            l.abort();
+        }
+    }
+}
+
+type Wakes = (Arc<Notify>, Arc<Notify>);
+
+/// The wakes of an SQLite database file, shared by the stores this process opened on it
+/// (another process writing the same file is not seen: workers then find work by polling).
+fn local_wakes(file: &Path) -> Wakes {
+    static WAKES: std::sync::Mutex<Vec<(PathBuf, Wakes)>> = std::sync::Mutex::new(Vec::new());
+    let mut all = WAKES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, w)) = all.iter().find(|(f, _)| f == file) {
+        return w.clone();
+    }
+    let w = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    all.push((file.to_owned(), w.clone()));
+    w
+}
+
+/// Wakes every waiter, and the next one to come when nobody waits yet (so a wake between a
+/// worker's empty claim and its wait is not lost).
+fn wake(n: &Notify) {
+    n.notify_waiters();
+    n.notify_one();
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The file path inside an SQLite URL (`sqlite://PATH`, `sqlite:PATH`, with or without a query).
+fn sqlite_path(url: &str) -> Option<(&str, Option<&str>)> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(match rest.split_once('?') {
+        Some((p, query)) => (p, Some(query)),
+        None => (rest, None),
+    })
+}
+
+/// Percent-encodes what sqlx's SQLite URL parser would take for syntax.
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/._-~+,=@:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The schema, version by version (index 0 is version 1).
+fn migrations(backend: Backend) -> Vec<Vec<String>> {
+    let (serial, blob) = match backend {
+        Backend::Postgres => ("BIGSERIAL PRIMARY KEY", "BYTEA"),
+        Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),
+    };
+    let v1 = vec![
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)".to_string(),
+        "CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, note TEXT NOT NULL, created_ms BIGINT NOT NULL)".into(),
+        format!("CREATE TABLE packages (version TEXT PRIMARY KEY, bytes {blob} NOT NULL)"),
+        "CREATE TABLE problem_versions (name TEXT NOT NULL, version TEXT NOT NULL, title TEXT, test_count BIGINT NOT NULL, \
+         size_bytes BIGINT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (name, version))"
+            .into(),
+        "CREATE TABLE problems (name TEXT PRIMARY KEY, version TEXT NOT NULL)".into(),
+        format!(
+            "CREATE TABLE submissions (id {serial}, problem TEXT NOT NULL, version TEXT NOT NULL, language TEXT NOT NULL, \
+             source TEXT NOT NULL, all_tests BIGINT NOT NULL, callback_url TEXT, status TEXT NOT NULL, verdict TEXT, \
+             score DOUBLE PRECISION, result TEXT, error TEXT, compile_message TEXT, max_cpu_time_ms BIGINT, \
+             max_memory_bytes BIGINT, time_limit_ms BIGINT, created_ms BIGINT NOT NULL, finished_ms BIGINT, \
+             attempts BIGINT NOT NULL DEFAULT 0, judged_count BIGINT NOT NULL DEFAULT 0, lease_id TEXT, lease_worker TEXT, \
+             lease_expires_ms BIGINT)"
+        ),
+        // The claim: oldest queued, and expired leases among compiling/running.
+        "CREATE INDEX submissions_status_id ON submissions (status, id)".into(),
+        "CREATE INDEX submissions_problem_id ON submissions (problem, id)".into(),
+        "CREATE INDEX submissions_finished ON submissions (finished_ms)".into(),
+        "CREATE TABLE test_results (submission_id BIGINT NOT NULL, attempt BIGINT NOT NULL, idx BIGINT NOT NULL, \
+         result TEXT NOT NULL, PRIMARY KEY (submission_id, idx))"
+            .into(),
+        format!(
+            "CREATE TABLE callbacks (id {serial}, submission_id BIGINT NOT NULL, url TEXT NOT NULL, \
+             attempts BIGINT NOT NULL DEFAULT 0, next_ms BIGINT NOT NULL)"
+        ),
+        "CREATE INDEX callbacks_next ON callbacks (next_ms, id)".into(),
+        "CREATE TABLE workers (id TEXT PRIMARY KEY, host TEXT NOT NULL, state TEXT NOT NULL, heartbeat_ms BIGINT NOT NULL, \
+         judged BIGINT NOT NULL)"
+            .into(),
+    ];
+    vec![v1]
+}
+
+fn get<'r, T>(row: &'r AnyRow, col: &'static str) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col).map_err(|source| StoreError::Query { op: col, source })
+}
+
+fn problem_version(row: &AnyRow) -> Result<ProblemVersion> {
+    Ok(ProblemVersion {
+        name: get(row, "name")?,
+        version: get(row, "version")?,
+        title: get(row, "title")?,
+        size_bytes: get(row, "size_bytes")?,
+        test_count: get(row, "test_count")?,
+        created_ms: get(row, "created_ms")?,
+        current: get::<i64>(row, "current")? != 0,
+    })
+}
+
+fn submission_row(row: &AnyRow) -> Result<Submission> {
+    let id: i64 = get(row, "id")?;
+    let status: String = get(row, "status")?;
+    let status = Status::parse(&status).ok_or_else(|| StoreError::Corrupt { what: "status", id, reason: status.clone() })?;
+    let verdict = match get::<Option<String>>(row, "verdict")? {
+        Some(v) => Some(Verdict::parse(&v).ok_or(StoreError::Corrupt { what: "verdict", id, reason: v })?),
+        None => None,
+    };
+    Ok(Submission {
+        id,
+        status,
+        verdict,
+        score: get(row, "score")?,
+        tests: Vec::new(),
+        problem: get(row, "problem")?,
+        version: get(row, "version")?,
+        language: get(row, "language")?,
+        all_tests: get::<i64>(row, "all_tests")? != 0,
+        callback_url: get(row, "callback_url")?,
+        compile_message: get(row, "compile_message")?,
+        error: get(row, "error")?,
+        max_cpu_time_ms: get(row, "max_cpu_time_ms")?,
+        max_memory_bytes: get(row, "max_memory_bytes")?,
+        time_limit_ms: get(row, "time_limit_ms")?,
+        created_ms: get(row, "created_ms")?,
+        finished_ms: get(row, "finished_ms")?,
+        attempts: get(row, "attempts")?,
+        judged_count: get(row, "judged_count")?,
+    })
+}
+
+fn test_result(id: i64, json: &str) -> Result<TestResult> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt { what: "test result", id, reason: e.to_string() })
+}
 
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     /// `url`: `sqlite://PATH` (created with its directory) or `postgres://...`.
     pub async fn open(url: &str) -> Result<Store> {
-        todo!("{url}")
+        sqlx::any::install_default_drivers();
+        let connect = |source| StoreError::Connect { url: redact(url), source };
+        let mut sqlite_file = None;
+        let (backend, pool) = if let Some((path, query)) = sqlite_path(url) {
+            if path.is_empty() || path.contains(":memory:") {
+                return Err(StoreError::Url(url.into()));
+            }
+            let path = Path::new(path);
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
+            let dir = std::fs::canonicalize(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
+            let file = dir.join(path.file_name().ok_or_else(|| StoreError::Url(url.into()))?);
+            let mut full = format!("sqlite://{}?mode=rwc", encode_path(&file.to_string_lossy()));
+            sqlite_file = Some(file);
+            if let Some(query) = query.filter(|q| !q.is_empty()) {
+                full.push('&');
+                full.push_str(query);
+            }
+            // WAL once for the file (it persists); the per-connection settings on every connection.
+            {
+                use sqlx::Connection;
+                let mut c = sqlx::AnyConnection::connect(&full).await.map_err(connect)?;
+                c.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await.map_err(connect)?;
+                c.execute("PRAGMA journal_mode = WAL").await.map_err(connect)?;
+                c.close().await.map_err(connect)?;
+            }
+            let pool = AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        Ok(())
+                    })
+                })
+                .connect(&full)
+                .await
+                .map_err(connect)?;
+            (Backend::Sqlite, pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new().max_connections(16).connect(url).await.map_err(connect)?;
+            (Backend::Postgres, pool)
+        } else {
+            return Err(StoreError::Url(url.into()));
+        };
+        let (work, change) = match &sqlite_file {
+            // Every Store of this process on the same file shares the wakes.
+            Some(file) => local_wakes(file),
+            None => (Arc::new(Notify::new()), Arc::new(Notify::new())),
+        };
+        let listener = match backend {
+            Backend::Postgres => {
+                // The first LISTEN connects here so a bad URL fails at open; later drops reconnect.
+                let l = sqlx::postgres::PgListener::connect(url).await.map_err(connect)?;
+                Some(tokio::spawn(listen(l, url.to_owned(), work.clone(), change.clone())))
+            }
+            Backend::Sqlite => None,
+        };
+        let store = Store { inner: Arc::new(Inner { pool, backend, work, change, listener }) };
+        store.migrate().await?;
+        Ok(store)
     }
 
     /// `sqlite://DIR/judge.db` for a `--data DIR`.
@@ -52,90 +332,381 @@ impl Store {
     }
 
     pub fn backend(&self) -> Backend {
-        todo!()
+        self.inner.backend
+    }
+
+    fn pool(&self) -> &AnyPool {
+        &self.inner.pool
+    }
+
+    /// A write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, waiting
+    /// up to the busy timeout, rather than failing when a read lock cannot be upgraded).
+    async fn begin(&self, op: &'static str) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.inner.backend {
+            Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(q(op)),
+            Backend::Postgres => self.pool().begin().await.map_err(q(op)),
+        }
+    }
+
+    /// Inside a transaction: NOTIFY on PostgreSQL (delivered at commit); nothing on SQLite.
+    async fn notify_in(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, channel: &str, op: &'static str) -> Result<()> {
+        if self.inner.backend == Backend::Postgres {
+            tx.execute(format!("NOTIFY {channel}").as_str()).await.map_err(q(op))?;
+        }
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let op = "schema upgrade";
+        let mut tx = self.begin(op).await?;
+        if self.inner.backend == Backend::Postgres {
+            sqlx::query("SELECT COUNT(*) AS n FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(SCHEMA_LOCK_KEY)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(q(op))?;
+        }
+        tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").await.map_err(q(op))?;
+        let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut *tx).await.map_err(q(op))?;
+        let found = found.unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { found, known: SCHEMA_VERSION });
+        }
+        for (i, statements) in migrations(self.inner.backend).into_iter().enumerate() {
+            let version = i as i64 + 1;
+            if version <= found {
+                continue;
+            }
+            for s in statements {
+                tx.execute(s.as_str()).await.map_err(q(op))?;
+            }
+        }
+        if found < SCHEMA_VERSION {
+            tx.execute("DELETE FROM schema_version").await.map_err(q(op))?;
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(SCHEMA_VERSION).execute(&mut *tx).await.map_err(q(op))?;
+        }
+        tx.commit().await.map_err(q(op))
     }
 
     // --- settings: what workers on other machines learn through the database ---
 
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        todo!("{key}{value}")
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(self.pool())
+            .await
+            .map_err(q("set setting"))?;
+        Ok(())
     }
 
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
-        todo!("{key}")
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(q("read setting"))
     }
 
     // --- tokens (sha256 at rest) ---
 
     /// Creates a token with this role; returns the token itself (shown once, stored hashed).
     pub async fn add_token(&self, role: Role, note: &str) -> Result<String> {
-        todo!("{role:?}{note}")
+        let token = format!("jdg_{}", random_hex(32));
+        sqlx::query("INSERT INTO tokens (hash, role, note, created_ms) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash(&token))
+            .bind(role.as_str())
+            .bind(note)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await
+            .map_err(q("add token"))?;
+        Ok(token)
     }
 
     /// The role of a presented token, `None` when unknown.
     pub async fn token_role(&self, token: &str) -> Result<Option<Role>> {
-        todo!("{token}")
+        let hash = token_hash(token);
+        let role: Option<String> = sqlx::query_scalar("SELECT role FROM tokens WHERE hash = $1")
+            .bind(&hash)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(q("look up token"))?;
+        match role {
+            None => Ok(None),
+            Some(r) => Role::parse(&r)
+                .map(Some)
+                .ok_or(StoreError::CorruptRow { what: "role of token", key: hash[..12].to_owned(), reason: r }),
+        }
     }
 
     // --- problems and packages ---
 
     /// Stores a package version (idempotent on `version`) and makes it `name`'s current version.
     pub async fn put_problem(&self, name: &str, version: &str, title: Option<&str>, test_count: i64, package: &[u8]) -> Result<ProblemVersion> {
-        todo!("{name}{version}{title:?}{test_count}{}", package.len())
+        let op = "store problem";
+        let mut tx = self.begin(op).await?;
+        sqlx::query("INSERT INTO packages (version, bytes) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
+            .bind(version)
+            .bind(package)
+            .execute(&mut *tx)
+            .await
+            .map_err(q(op))?;
+        sqlx::query(
+            "INSERT INTO problem_versions (name, version, title, test_count, size_bytes, created_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (name, version) DO NOTHING",
+        )
+        .bind(name)
+        .bind(version)
+        .bind(title)
+        .bind(test_count)
+        .bind(package.len() as i64)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(q(op))?;
+        sqlx::query("INSERT INTO problems (name, version) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET version = excluded.version")
+            .bind(name)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(q(op))?;
+        let row = sqlx::query(
+            "SELECT name, version, title, test_count, size_bytes, created_ms, 1 AS current FROM problem_versions \
+             WHERE name = $1 AND version = $2",
+        )
+        .bind(name)
+        .bind(version)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(q(op))?;
+        let pv = problem_version(&row)?;
+        tx.commit().await.map_err(q(op))?;
+        Ok(pv)
     }
 
     /// The current version of every problem that has one (not deleted), by name.
     pub async fn problems(&self) -> Result<Vec<ProblemVersion>> {
-        todo!()
+        let rows = sqlx::query(
+            "SELECT v.name, v.version, v.title, v.test_count, v.size_bytes, v.created_ms, 1 AS current \
+             FROM problems p JOIN problem_versions v ON v.name = p.name AND v.version = p.version ORDER BY p.name",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(q("list problems"))?;
+        rows.iter().map(problem_version).collect()
     }
 
     /// Every stored version of `name`, newest first (the current one has `current: true`).
     pub async fn problem_versions(&self, name: &str) -> Result<Vec<ProblemVersion>> {
-        todo!("{name}")
+        let rows = sqlx::query(
+            "SELECT v.name, v.version, v.title, v.test_count, v.size_bytes, v.created_ms, \
+             CASE WHEN p.version IS NULL THEN 0 ELSE 1 END AS current \
+             FROM problem_versions v LEFT JOIN problems p ON p.name = v.name AND p.version = v.version \
+             WHERE v.name = $1 ORDER BY v.created_ms DESC, v.version",
+        )
+        .bind(name)
+        .fetch_all(self.pool())
+        .await
+        .map_err(q("list problem versions"))?;
+        rows.iter().map(problem_version).collect()
     }
 
     /// The current version of `name`.
     pub async fn current_problem(&self, name: &str) -> Result<Option<ProblemVersion>> {
-        todo!("{name}")
+        let row = sqlx::query(
+            "SELECT v.name, v.version, v.title, v.test_count, v.size_bytes, v.created_ms, 1 AS current \
+             FROM problems p JOIN problem_versions v ON v.name = p.name AND v.version = p.version WHERE p.name = $1",
+        )
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(q("read problem"))?;
+        row.as_ref().map(problem_version).transpose()
     }
 
     /// Deletes `name` for new submissions (no current version any more); stored versions
     /// and past submissions stay. False when there was no such problem.
     pub async fn delete_problem(&self, name: &str) -> Result<bool> {
-        todo!("{name}")
+        let r = sqlx::query("DELETE FROM problems WHERE name = $1").bind(name).execute(self.pool()).await.map_err(q("delete problem"))?;
+        Ok(r.rows_affected() > 0)
     }
 
     /// The stored package (gzipped tar) of a version.
     pub async fn package(&self, version: &str) -> Result<Option<Vec<u8>>> {
-        todo!("{version}")
+        sqlx::query_scalar("SELECT bytes FROM packages WHERE version = $1")
+            .bind(version)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(q("read package"))
     }
 
     // --- submissions ---
 
     /// Stores submissions in one transaction (all or none) and wakes idle workers; ids in order.
     pub async fn create_submissions(&self, subs: &[NewSubmission]) -> Result<Vec<i64>> {
-        todo!("{}", subs.len())
+        let op = "create submissions";
+        if subs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        let mut tx = self.begin(op).await?;
+        let mut ids = Vec::with_capacity(subs.len());
+        for s in subs {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO submissions (problem, version, language, source, all_tests, callback_url, status, created_ms, attempts, judged_count) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, 0) RETURNING id",
+            )
+            .bind(&s.problem)
+            .bind(&s.version)
+            .bind(&s.language)
+            .bind(&s.source)
+            .bind(s.all_tests as i64)
+            .bind(s.callback_url.as_deref())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(q(op))?;
+            ids.push(id);
+        }
+        self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
+        tx.commit().await.map_err(q(op))?;
+        wake(&self.inner.work);
+        Ok(ids)
     }
 
     /// A submission with its test results (those of its latest attempt).
     pub async fn submission(&self, id: i64) -> Result<Option<Submission>> {
-        todo!("{id}")
+        let op = "read submission";
+        let row = sqlx::query(&format!("SELECT {SUBMISSION_COLUMNS}, result FROM submissions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(q(op))?;
+        let Some(row) = row else { return Ok(None) };
+        let mut s = submission_row(&row)?;
+        let result: Option<String> = get(&row, "result")?;
+        s.tests = match result {
+            Some(json) => {
+                let r: SubmissionResult =
+                    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt { what: "result", id, reason: e.to_string() })?;
+                r.tests
+            }
+            None => self.stored_tests(id, s.attempts, 0).await?,
+        };
+        Ok(Some(s))
+    }
+
+    /// The stored per-test rows of an attempt from `from_index`, in order.
+    async fn stored_tests(&self, id: i64, attempt: i64, from_index: i64) -> Result<Vec<TestResult>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT result FROM test_results WHERE submission_id = $1 AND attempt = $2 AND idx >= $3 ORDER BY idx")
+                .bind(id)
+                .bind(attempt)
+                .bind(from_index)
+                .fetch_all(self.pool())
+                .await
+                .map_err(q("read test results"))?;
+        rows.iter().map(|j| test_result(id, j)).collect()
     }
 
     /// Submissions matching the filter, newest first, without their per-test results.
     pub async fn list_submissions(&self, filter: &SubmissionFilter) -> Result<Vec<Submission>> {
-        todo!("{filter:?}")
+        let mut conds: Vec<String> = Vec::new();
+        let mut text: Vec<String> = Vec::new();
+        let mut n = 0;
+        let mut param = |conds: &mut Vec<String>, col: &str| {
+            n += 1;
+            conds.push(format!("{col} = ${n}"));
+        };
+        if let Some(p) = &filter.problem {
+            param(&mut conds, "problem");
+            text.push(p.clone());
+        }
+        if let Some(s) = filter.status {
+            param(&mut conds, "status");
+            text.push(s.as_str().to_owned());
+        }
+        if let Some(v) = filter.verdict {
+            param(&mut conds, "verdict");
+            text.push(v.as_str().to_owned());
+        }
+        if let Some(l) = &filter.language {
+            param(&mut conds, "language");
+            text.push(l.clone());
+        }
+        let n = text.len();
+        let mut sql = format!("SELECT {SUBMISSION_COLUMNS} FROM submissions");
+        if filter.before_id.is_some() {
+            conds.push(format!("id < ${}", n + 1));
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        let limit_param = n + 1 + filter.before_id.is_some() as usize;
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${limit_param}"));
+        let mut query = sqlx::query(&sql);
+        for t in &text {
+            query = query.bind(t.as_str());
+        }
+        if let Some(b) = filter.before_id {
+            query = query.bind(b);
+        }
+        query = query.bind(filter.limit.unwrap_or(100).clamp(1, 1000));
+        let rows = query.fetch_all(self.pool()).await.map_err(q("list submissions"))?;
+        rows.iter().map(submission_row).collect()
     }
 
     /// Puts a submission back in the queue (any lease on it is lost). False if no such id.
     pub async fn rejudge(&self, id: i64) -> Result<bool> {
-        todo!("{id}")
+        let op = "rejudge";
+        let mut tx = self.begin(op).await?;
+        let r = sqlx::query(
+            "UPDATE submissions SET status = 'queued', verdict = NULL, score = NULL, result = NULL, error = NULL, \
+             compile_message = NULL, max_cpu_time_ms = NULL, max_memory_bytes = NULL, time_limit_ms = NULL, finished_ms = NULL, \
+             lease_id = NULL, lease_worker = NULL, lease_expires_ms = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(q(op))?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(id).execute(&mut *tx).await.map_err(q(op))?;
+        self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
+        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        tx.commit().await.map_err(q(op))?;
+        wake(&self.inner.work);
+        wake(&self.inner.change);
+        Ok(true)
     }
 
     /// Test results of the submission's current attempt with index >= `from_index`, in order,
     /// and the submission's status (for SSE streams).
     pub async fn test_results_from(&self, id: i64, from_index: i64) -> Result<(Status, Vec<TestResult>)> {
-        todo!("{id}{from_index}")
+        let op = "read test results";
+        let row = sqlx::query("SELECT status, attempts, result FROM submissions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(q(op))?;
+        let Some(row) = row else {
+            return Err(StoreError::Query { op, source: sqlx::Error::RowNotFound });
+        };
+        let status: String = get(&row, "status")?;
+        let status = Status::parse(&status).ok_or(StoreError::Corrupt { what: "status", id, reason: status })?;
+        let attempts: i64 = get(&row, "attempts")?;
+        match get::<Option<String>>(&row, "result")? {
+            Some(json) => {
+                let r: SubmissionResult =
+                    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt { what: "result", id, reason: e.to_string() })?;
+                let from = usize::try_from(from_index.max(0)).unwrap_or(usize::MAX);
+                Ok((status, r.tests.into_iter().skip(from).collect()))
+            }
+            None => Ok((status, self.stored_tests(id, attempts, from_index).await?)),
+        }
     }
 
     // --- the queue, worker side ---
@@ -143,79 +714,378 @@ impl Store {
     /// Claims the oldest queued submission, or one whose lease expired; status becomes
     /// `compiling`, attempts +1, its earlier partial test results are dropped.
     pub async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>> {
-        todo!("{worker}{lease:?}")
+        let op = "claim";
+        let now = now_ms();
+        let lease_id = random_hex(16);
+        let lock = match self.inner.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            // The immediate transaction holds the database's only write lock.
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE submissions SET status = 'compiling', attempts = attempts + 1, lease_id = $1, lease_worker = $2, \
+             lease_expires_ms = $3, compile_message = NULL \
+             WHERE id = (SELECT id FROM submissions WHERE status = 'queued' \
+                         OR (status IN ('compiling', 'running') AND lease_expires_ms < $4) ORDER BY id LIMIT 1{lock}) \
+             RETURNING id, attempts, problem, version, language, source, all_tests"
+        );
+        let mut tx = self.begin(op).await?;
+        let row = sqlx::query(&sql)
+            .bind(&lease_id)
+            .bind(worker)
+            .bind(now.saturating_add(lease.as_millis() as i64))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(q(op))?;
+        let Some(row) = row else {
+            tx.rollback().await.map_err(q(op))?;
+            return Ok(None);
+        };
+        let claim = Claim {
+            submission_id: get(&row, "id")?,
+            lease_id,
+            worker: worker.to_owned(),
+            attempt: get(&row, "attempts")?,
+            problem: get(&row, "problem")?,
+            version: get(&row, "version")?,
+            language: get(&row, "language")?,
+            source: get(&row, "source")?,
+            all_tests: get::<i64>(&row, "all_tests")? != 0,
+        };
+        sqlx::query("DELETE FROM test_results WHERE submission_id = $1")
+            .bind(claim.submission_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(q(op))?;
+        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        tx.commit().await.map_err(q(op))?;
+        wake(&self.inner.change);
+        Ok(Some(claim))
     }
 
     /// Extends the lease. False when the lease was lost.
     pub async fn heartbeat(&self, claim: &Claim, lease: Duration) -> Result<bool> {
-        todo!("{claim:?}{lease:?}")
+        let r = sqlx::query("UPDATE submissions SET lease_expires_ms = $1 WHERE id = $2 AND lease_id = $3")
+            .bind(now_ms().saturating_add(lease.as_millis() as i64))
+            .bind(claim.submission_id)
+            .bind(&claim.lease_id)
+            .execute(self.pool())
+            .await
+            .map_err(q("heartbeat"))?;
+        Ok(r.rows_affected() > 0)
     }
 
     /// Compiled: status `running` and the compile message. False when the lease was lost.
     pub async fn set_running(&self, claim: &Claim, compile_message: &str) -> Result<bool> {
-        todo!("{claim:?}{compile_message}")
+        let op = "set running";
+        let mut tx = self.begin(op).await?;
+        let r = sqlx::query("UPDATE submissions SET status = 'running', compile_message = $1 WHERE id = $2 AND lease_id = $3")
+            .bind(compile_message)
+            .bind(claim.submission_id)
+            .bind(&claim.lease_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(q(op))?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        tx.commit().await.map_err(q(op))?;
+        wake(&self.inner.change);
+        Ok(true)
+    }
+
+    /// Locks the claimed submission's row for this transaction if the lease still holds.
+    async fn hold_lease(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, claim: &Claim, op: &'static str) -> Result<bool> {
+        let r = sqlx::query("UPDATE submissions SET lease_id = lease_id WHERE id = $1 AND lease_id = $2")
+            .bind(claim.submission_id)
+            .bind(&claim.lease_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(q(op))?;
+        Ok(r.rows_affected() > 0)
     }
 
     /// One test's result, `index` from 0. False when the lease was lost.
     pub async fn add_test_result(&self, claim: &Claim, index: i64, result: &TestResult) -> Result<bool> {
-        todo!("{claim:?}{index}{result:?}")
+        let op = "add test result";
+        let json = serde_json::to_string(result).map_err(|e| StoreError::Corrupt {
+            what: "test result",
+            id: claim.submission_id,
+            reason: e.to_string(),
+        })?;
+        let mut tx = self.begin(op).await?;
+        // The row lock keeps a concurrent claim (which drops partial results) from slipping
+        // between the lease check and the insert.
+        if !self.hold_lease(&mut tx, claim, op).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO test_results (submission_id, attempt, idx, result) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (submission_id, idx) DO UPDATE SET attempt = excluded.attempt, result = excluded.result",
+        )
+        .bind(claim.submission_id)
+        .bind(claim.attempt)
+        .bind(index)
+        .bind(json)
+        .execute(&mut *tx)
+        .await
+        .map_err(q(op))?;
+        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        tx.commit().await.map_err(q(op))?;
+        wake(&self.inner.change);
+        Ok(true)
     }
 
     /// The final result: status `done`, judged_count +1, lease cleared, a callback queued if
     /// the submission has a `callback_url`; all in one transaction. False (and nothing
     /// written) when the lease was lost: a late result from a lost lease is rejected.
     pub async fn finish(&self, claim: &Claim, outcome: &Outcome) -> Result<bool> {
-        todo!("{claim:?}{outcome:?}")
+        let op = "finish";
+        let id = claim.submission_id;
+        let now = now_ms();
+        let mut tx = self.begin(op).await?;
+        const DONE: &str = "status = 'done', finished_ms = $1, judged_count = judged_count + 1, \
+                            lease_id = NULL, lease_worker = NULL, lease_expires_ms = NULL";
+        let row = match outcome {
+            Outcome::Judged(r) => {
+                let json = serde_json::to_string(r).map_err(|e| StoreError::Corrupt { what: "result", id, reason: e.to_string() })?;
+                sqlx::query(&format!(
+                    "UPDATE submissions SET {DONE}, verdict = $2, score = $3, result = $4, error = NULL, compile_message = $5, \
+                     max_cpu_time_ms = $6, max_memory_bytes = $7, time_limit_ms = $8 \
+                     WHERE id = $9 AND lease_id = $10 RETURNING callback_url"
+                ))
+                .bind(now)
+                .bind(r.verdict.as_str())
+                .bind(r.score)
+                .bind(json)
+                .bind(&r.compile_message)
+                .bind(to_i64(r.max_cpu_time_ms))
+                .bind(to_i64(r.max_memory_bytes))
+                .bind(to_i64(r.time_limit_ms))
+                .bind(id)
+                .bind(&claim.lease_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(q(op))?
+            }
+            Outcome::JudgeError(message) => sqlx::query(&format!(
+                "UPDATE submissions SET {DONE}, verdict = $2, score = $3, result = NULL, error = $4 \
+                 WHERE id = $5 AND lease_id = $6 RETURNING callback_url"
+            ))
+            .bind(now)
+            .bind(Verdict::JE.as_str())
+            .bind(0.0f64)
+            .bind(message.as_str())
+            .bind(id)
+            .bind(&claim.lease_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(q(op))?,
+        };
+        let Some(row) = row else {
+            tx.rollback().await.map_err(q(op))?;
+            return Ok(false);
+        };
+        if matches!(outcome, Outcome::Judged(_)) {
+            // The stored result holds every test; a JE keeps the partial rows to show.
+            sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(id).execute(&mut *tx).await.map_err(q(op))?;
+        }
+        if let Some(url) = get::<Option<String>>(&row, "callback_url")? {
+            sqlx::query("INSERT INTO callbacks (submission_id, url, attempts, next_ms) VALUES ($1, $2, 0, $3)")
+                .bind(id)
+                .bind(url)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(q(op))?;
+        }
+        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        tx.commit().await.map_err(q(op))?;
+        wake(&self.inner.change);
+        Ok(true)
     }
 
     /// Waits until a submission may be waiting (a NOTIFY or local wake) or `timeout` passes.
     pub async fn wait_for_work(&self, timeout: Duration) {
-        todo!("{timeout:?}")
+        let _ = tokio::time::timeout(timeout, self.inner.work.notified()).await;
     }
 
     /// Waits until some submission changed (a test result or a final result was stored,
     /// by any worker on any machine) or `timeout` passes. For `?wait=` and SSE streams.
     pub async fn wait_for_change(&self, timeout: Duration) {
-        todo!("{timeout:?}")
+        let _ = tokio::time::timeout(timeout, self.inner.change.notified()).await;
     }
 
     // --- workers (for /metrics) ---
 
     pub async fn worker_report(&self, info: &WorkerInfo) -> Result<()> {
-        todo!("{info:?}")
+        sqlx::query(
+            "INSERT INTO workers (id, host, state, heartbeat_ms, judged) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host, state = excluded.state, \
+             heartbeat_ms = excluded.heartbeat_ms, judged = excluded.judged",
+        )
+        .bind(&info.id)
+        .bind(&info.host)
+        .bind(&info.state)
+        .bind(info.heartbeat_ms)
+        .bind(info.judged)
+        .execute(self.pool())
+        .await
+        .map_err(q("report worker"))?;
+        Ok(())
     }
 
     pub async fn workers(&self) -> Result<Vec<WorkerInfo>> {
-        todo!()
+        let rows = sqlx::query("SELECT id, host, state, heartbeat_ms, judged FROM workers ORDER BY id")
+            .fetch_all(self.pool())
+            .await
+            .map_err(q("list workers"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(WorkerInfo {
+                    id: get(r, "id")?,
+                    host: get(r, "host")?,
+                    state: get(r, "state")?,
+                    heartbeat_ms: get(r, "heartbeat_ms")?,
+                    judged: get(r, "judged")?,
+                })
+            })
+            .collect()
     }
 
     // --- callbacks ---
 
     /// Callbacks due at `now_ms`, oldest first.
     pub async fn due_callbacks(&self, now_ms: i64, limit: i64) -> Result<Vec<Callback>> {
-        todo!("{now_ms}{limit}")
+        let rows = sqlx::query(
+            "SELECT id, submission_id, url, attempts, next_ms FROM callbacks WHERE next_ms <= $1 ORDER BY next_ms, id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit.max(0))
+        .fetch_all(self.pool())
+        .await
+        .map_err(q("list due callbacks"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Callback {
+                    id: get(r, "id")?,
+                    submission_id: get(r, "submission_id")?,
+                    url: get(r, "url")?,
+                    attempts: get(r, "attempts")?,
+                    next_ms: get(r, "next_ms")?,
+                })
+            })
+            .collect()
     }
 
     /// Delivered: removes it.
     pub async fn callback_delivered(&self, id: i64) -> Result<()> {
-        todo!("{id}")
+        sqlx::query("DELETE FROM callbacks WHERE id = $1").bind(id).execute(self.pool()).await.map_err(q("remove callback"))?;
+        Ok(())
     }
 
     /// Failed: attempts +1 and the next try at `next_ms`; after `give_up_after` attempts it is
     /// dropped (and logged by the caller).
+    ///
+    /// The store keeps no limit itself: the caller, which knows its `give_up_after`, gives up
+    /// by calling `callback_delivered` (removing the row) once `attempts` reached it.
     pub async fn callback_failed(&self, id: i64, next_ms: i64) -> Result<()> {
-        todo!("{id}{next_ms}")
+        sqlx::query("UPDATE callbacks SET attempts = attempts + 1, next_ms = $1 WHERE id = $2")
+            .bind(next_ms)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(q("reschedule callback"))?;
+        Ok(())
     }
 
     // --- metrics ---
 
     pub async fn queue_stats(&self) -> Result<QueueStats> {
-        todo!()
+        let op = "queue statistics";
+        let mut stats = QueueStats::default();
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM submissions GROUP BY status")
+            .fetch_all(self.pool())
+            .await
+            .map_err(q(op))?;
+        for r in &rows {
+            let n: i64 = get(r, "n")?;
+            match Status::parse(&get::<String>(r, "status")?) {
+                Some(Status::Queued) => stats.queued = n,
+                Some(Status::Compiling) => stats.compiling = n,
+                Some(Status::Running) => stats.running = n,
+                Some(Status::Done) => stats.done = n,
+                None => {}
+            }
+        }
+        let rows = sqlx::query("SELECT verdict, COUNT(*) AS n FROM submissions WHERE status = 'done' AND verdict IS NOT NULL GROUP BY verdict ORDER BY verdict")
+            .fetch_all(self.pool())
+            .await
+            .map_err(q(op))?;
+        for r in &rows {
+            stats.verdicts.push((get(r, "verdict")?, get(r, "n")?));
+        }
+        stats.callbacks_pending = sqlx::query_scalar("SELECT COUNT(*) FROM callbacks").fetch_one(self.pool()).await.map_err(q(op))?;
+        Ok(stats)
     }
 
     /// Judging latency (finished_ms - created_ms) of submissions finished since `since_ms`,
     /// for the latency summary in `/metrics`.
     pub async fn recent_latencies_ms(&self, since_ms: i64) -> Result<Vec<i64>> {
-        todo!("{since_ms}")
+        sqlx::query_scalar("SELECT finished_ms - created_ms FROM submissions WHERE finished_ms >= $1 AND status = 'done' ORDER BY finished_ms")
+            .bind(since_ms)
+            .fetch_all(self.pool())
+            .await
+            .map_err(q("recent latencies"))
+    }
+}
+
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The LISTEN task of a PostgreSQL store: turns notifications into local wakes. When the
+/// connection drops it wakes everyone (notifications may have been missed) and reconnects.
+async fn listen(mut listener: sqlx::postgres::PgListener, url: String, work: Arc<Notify>, change: Arc<Notify>) {
+    loop {
+        match listener.listen_all([CHANNEL_QUEUE, CHANNEL_CHANGE]).await {
+            Ok(()) => loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) if n.channel() == CHANNEL_QUEUE => wake(&work),
+                    Ok(Some(_)) => wake(&change),
+                    Ok(None) => {
+                        // Lost and reconnected by the next call: anything sent meanwhile is gone.
+                        tracing::warn!("database notifications: connection lost, reconnecting");
+                        wake(&work);
+                        wake(&change);
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "database notifications");
+                        wake(&work);
+                        wake(&change);
+                        break;
+                    }
+                }
+            },
+            Err(e) => tracing::warn!(error = %e, "database notifications: LISTEN"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(l) => listener = l,
+            Err(e) => tracing::warn!(error = %e, "database notifications: reconnect"),
+        }
     }
 }

@@ -2,13 +2,26 @@
 //! compile and judge it (blocking judge code on the blocking pool), store each test's result
 //! and the final one under the lease. A worker whose lease was lost stops writing: its late
 //! result is rejected by the store.
+//!
+//! A judging that already runs when its lease is lost (expired and taken over, or rejudged)
+//! is not interrupted — the judge has no cancellation — but writes nothing more: its worker
+//! waits for it (so a process never judges more than `count` submissions at once) and drops
+//! the result.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::store::Store;
-use crate::judge::Judge;
+use tokio::sync::{watch, OnceCell};
+
+use super::model::{now_ms, Claim, Outcome, WorkerInfo};
+use super::package;
+use super::store::{Store, StoreError};
+use super::settings;
+use crate::judge::{Judge, JudgeOptions, PreparedProblem};
+use crate::verdict::TestResult;
 
 /// How a group of workers runs.
 #[derive(Clone, Debug)]
@@ -33,6 +46,81 @@ pub enum WorkerError {
     Fetch { version: String, url: String, reason: String },
 }
 
+/// How long an idle worker waits for a wake before looking at the queue again.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+/// How long a worker pauses after the store failed.
+const STORE_BACKOFF: Duration = Duration::from_secs(2);
+/// How often an idle worker refreshes its row in `workers`.
+const IDLE_REPORT_EVERY: Duration = Duration::from_secs(10);
+/// Prepared problems kept per process.
+const PREPARED_CACHE: usize = 8;
+/// Tries of an HTTP package fetch before the submission is judged JE.
+const FETCH_TRIES: u32 = 3;
+
+/// Why judging a claim stopped without a result to store.
+enum Failure {
+    /// The store failed: nothing is written, the lease expires and another worker retries.
+    Store(StoreError),
+    /// The judge failed (package, language, sandbox): stored as JE with this message.
+    Judge(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// What the workers of one process share.
+struct Shared {
+    store: Store,
+    judge: Arc<Judge>,
+    config: WorkerConfig,
+    prepared: PreparedCache,
+    http: reqwest::Client,
+    host: String,
+}
+
+/// Prepared problems by version, least recently used dropped first; the preparers of one
+/// version wait for a single preparation.
+struct PreparedCache {
+    slots: Mutex<(u64, HashMap<String, (u64, Arc<OnceCell<Arc<PreparedProblem>>>)>)>,
+    capacity: usize,
+}
+
+impl PreparedCache {
+    fn new(capacity: usize) -> Self {
+        PreparedCache { slots: Mutex::new((0, HashMap::new())), capacity }
+    }
+
+    fn slot(&self, version: &str) -> Arc<OnceCell<Arc<PreparedProblem>>> {
+        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let (tick, map) = &mut *guard;
+        *tick += 1;
+        if let Some((used, cell)) = map.get_mut(version) {
+            *used = *tick;
+            return cell.clone();
+        }
+        if map.len() >= self.capacity {
+            if let Some(oldest) = map.iter().min_by_key(|(_, (used, _))| *used).map(|(k, _)| k.clone()) {
+                map.remove(&oldest);
+            }
+        }
+        let cell = Arc::new(OnceCell::new());
+        map.insert(version.to_owned(), (*tick, cell.clone()));
+        cell
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// Runs `config.count` workers until `shutdown` resolves; a submission being judged at that
 /// moment is abandoned (its lease expires and another worker judges it again).
 pub async fn run_workers(
@@ -41,5 +129,398 @@ pub async fn run_workers(
     config: WorkerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), WorkerError> {
-    todo!("{} {config:?} {}", judge.languages().ids().len(), std::mem::size_of_val(&shutdown) + std::mem::size_of_val(&store))
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let shared = Arc::new(Shared {
+        store,
+        judge,
+        prepared: PreparedCache::new(PREPARED_CACHE.max(config.count)),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(300)).build().unwrap_or_default(),
+        host: host_name(),
+        config,
+    });
+    let pid = std::process::id();
+    let mut workers = Vec::new();
+    for i in 0..shared.config.count {
+        let cpus = shared.config.pin_cpus.then(|| vec![(i % cores) as u32]);
+        let id = format!("{}-{pid}-{i}", shared.host);
+        workers.push(tokio::spawn(worker_loop(shared.clone(), id, cpus, stop_rx.clone())));
+    }
+    for w in workers {
+        if let Err(e) = w.await {
+            tracing::error!(error = %e, "worker task ended abnormally");
+        }
+    }
+    watcher.abort();
+    Ok(())
+}
+
+/// Resolves once the stop signal was given (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn report(shared: &Shared, id: &str, state: &str, judged: i64) {
+    let info = WorkerInfo { id: id.to_owned(), host: shared.host.clone(), state: state.to_owned(), heartbeat_ms: now_ms(), judged };
+    if let Err(e) = shared.store.worker_report(&info).await {
+        tracing::warn!(worker = id, error = %e, "report worker state");
+    }
+}
+
+async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mut stop: watch::Receiver<bool>) {
+    let mut judged = 0i64;
+    report(&shared, &id, "idle", judged).await;
+    let mut last_report = std::time::Instant::now();
+    while !*stop.borrow() {
+        match shared.store.claim(&id, shared.config.lease).await {
+            Ok(Some(claim)) => {
+                report(&shared, &id, "judging", judged).await;
+                let sid = claim.submission_id;
+                tokio::select! {
+                    _ = judge_claim(&shared, claim, cpus.clone()) => judged += 1,
+                    _ = stopped(&mut stop) => {
+                        tracing::info!(worker = %id, submission = sid, "stopping: submission abandoned (its lease will expire)");
+                        break;
+                    }
+                }
+                report(&shared, &id, "idle", judged).await;
+                last_report = std::time::Instant::now();
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = shared.store.wait_for_work(IDLE_WAIT) => {}
+                    _ = stopped(&mut stop) => break,
+                }
+                if last_report.elapsed() >= IDLE_REPORT_EVERY {
+                    report(&shared, &id, "idle", judged).await;
+                    last_report = std::time::Instant::now();
+                }
+            }
+            Err(e) => {
+                tracing::warn!(worker = %id, error = %e, "claim failed; backing off");
+                tokio::select! {
+                    _ = tokio::time::sleep(STORE_BACKOFF) => {}
+                    _ = stopped(&mut stop) => break,
+                }
+            }
+        }
+    }
+    report(&shared, &id, "stopped", judged).await;
+}
+
+/// Judges one claim and stores the outcome under its lease.
+async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>) {
+    let claim = Arc::new(claim);
+    let lost = Arc::new(AtomicBool::new(false));
+    let heartbeat = tokio::spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone()));
+    let _stop_heartbeat = AbortOnDrop(heartbeat);
+    let sid = claim.submission_id;
+    let outcome = match judge_submission(shared, &claim, cpus, &lost).await {
+        Ok(Some(result)) => Outcome::Judged(result),
+        Ok(None) => {
+            tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
+            return;
+        }
+        Err(Failure::Judge(message)) => {
+            tracing::warn!(submission = sid, error = %message, "judge error");
+            Outcome::JudgeError(message)
+        }
+        Err(Failure::Store(e)) => {
+            tracing::warn!(submission = sid, error = %e, "store failed while judging; the lease will expire and it is judged again");
+            tokio::time::sleep(STORE_BACKOFF).await;
+            return;
+        }
+    };
+    if lost.load(Ordering::SeqCst) {
+        tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
+        return;
+    }
+    match shared.store.finish(&claim, &outcome).await {
+        Ok(true) => {}
+        Ok(false) => tracing::info!(submission = sid, worker = %claim.worker, "lease lost before the result was stored; result dropped"),
+        Err(e) => {
+            tracing::warn!(submission = sid, error = %e, "storing the result failed; the lease will expire and it is judged again");
+            tokio::time::sleep(STORE_BACKOFF).await;
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Extends the lease every third of it until it is lost (then sets `lost` and stops).
+async fn heartbeat(store: Store, claim: Arc<Claim>, lease: Duration, lost: Arc<AtomicBool>) {
+    let every = (lease / 3).max(Duration::from_millis(10));
+    loop {
+        tokio::time::sleep(every).await;
+        match store.heartbeat(&claim, lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(e) => tracing::warn!(submission = claim.submission_id, error = %e, "heartbeat failed"),
+        }
+    }
+}
+
+/// Compiles and runs the submission, writing its progress under the lease. `Ok(None)` when
+/// the lease was lost on the way.
+async fn judge_submission(
+    shared: &Arc<Shared>,
+    claim: &Arc<Claim>,
+    cpus: Option<Vec<u32>>,
+    lost: &Arc<AtomicBool>,
+) -> Result<Option<crate::verdict::SubmissionResult>, Failure> {
+    let prepared = prepared_problem(shared, &claim.version).await?;
+    if lost.load(Ordering::SeqCst) {
+        return Ok(None);
+    }
+    let lang = shared.judge.languages().get(&claim.language).ok_or_else(|| {
+        Failure::Judge(format!("unknown language {:?} (known: {})", claim.language, shared.judge.languages().ids().join(", ")))
+    })?;
+    let file_name = source_file_name(&claim.source, lang.extensions.first().map(String::as_str).unwrap_or("txt"), &lang.id);
+    let work = tempfile::Builder::new()
+        .prefix("judge-submission-")
+        .tempdir()
+        .map_err(|e| Failure::Judge(format!("create a directory for the submission: {e}")))?;
+    let source = work.path().join(file_name);
+    std::fs::write(&source, &claim.source).map_err(|e| Failure::Judge(format!("write {}: {e}", source.display())))?;
+    let opts = JudgeOptions { language: Some(lang.id.clone()), all_tests: claim.all_tests, cpus };
+
+    let judge = shared.judge.clone();
+    let compile_opts = opts.clone();
+    let compiled = tokio::task::spawn_blocking(move || judge.compile(&source, &compile_opts))
+        .await
+        .map_err(|e| Failure::Judge(format!("compile task: {e}")))?
+        .map_err(|e| Failure::Judge(e.to_string()))?;
+    if lost.load(Ordering::SeqCst) || !shared.store.set_running(claim, &compiled.compile_message).await? {
+        lost.store(true, Ordering::SeqCst);
+        return Ok(None);
+    }
+
+    // Each test's result goes through the channel to one writer, in order.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(i64, TestResult)>();
+    let writer = {
+        let store = shared.store.clone();
+        let claim = claim.clone();
+        let lost = lost.clone();
+        tokio::spawn(async move {
+            while let Some((index, result)) = rx.recv().await {
+                if lost.load(Ordering::SeqCst) {
+                    continue;
+                }
+                match store.add_test_result(&claim, index, &result).await {
+                    Ok(true) => {}
+                    Ok(false) => lost.store(true, Ordering::SeqCst),
+                    Err(e) => tracing::warn!(submission = claim.submission_id, test = index, error = %e, "store test result"),
+                }
+            }
+        })
+    };
+    let judge = shared.judge.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut index = 0i64;
+        judge.run_tests(&prepared, &compiled, &opts, &mut |t: &TestResult| {
+            let _ = tx.send((index, t.clone()));
+            index += 1;
+        })
+    })
+    .await;
+    // The sender is gone with the closure: the writer drains what is left, then ends.
+    let _ = writer.await;
+    let result = run.map_err(|e| Failure::Judge(format!("judging task: {e}")))?.map_err(|e| Failure::Judge(e.to_string()))?;
+    drop(work);
+    if lost.load(Ordering::SeqCst) {
+        return Ok(None);
+    }
+    Ok(Some(result))
+}
+
+/// The problem of a version, loaded and prepared once per process (while it stays cached).
+async fn prepared_problem(shared: &Arc<Shared>, version: &str) -> Result<Arc<PreparedProblem>, Failure> {
+    let cell = shared.prepared.slot(version);
+    let prepared = cell
+        .get_or_try_init(|| async {
+            let root = package_root(shared, version).await?;
+            let judge = shared.judge.clone();
+            tokio::task::spawn_blocking(move || {
+                let problem = crate::problem::load(&root).map_err(|e| format!("problem package {}: {e}", root.display()))?;
+                judge.prepare(problem).map(Arc::new).map_err(|e| format!("prepare problem {}: {e}", root.display()))
+            })
+            .await
+            .map_err(|e| Failure::Judge(format!("prepare task: {e}")))?
+            .map_err(Failure::Judge)
+        })
+        .await?;
+    Ok(prepared.clone())
+}
+
+/// The unpacked package of a version in the cache, fetched first when it is not there.
+async fn package_root(shared: &Arc<Shared>, version: &str) -> Result<PathBuf, Failure> {
+    let cache = shared.config.cache_dir.clone();
+    if let Some(root) = package::cached_root(&cache, version) {
+        return Ok(root);
+    }
+    let bytes = if shared.config.fetch_over_http {
+        fetch_package(shared, version).await?
+    } else {
+        shared.store.package(version).await?.ok_or_else(|| Failure::Judge(format!("package {version} is not stored")))?
+    };
+    let v = version.to_owned();
+    tokio::task::spawn_blocking(move || package::cached(&cache, &v, &bytes))
+        .await
+        .map_err(|e| Failure::Judge(format!("unpack task: {e}")))?
+        .map_err(|e| Failure::Judge(format!("package {version}: {e}")))
+}
+
+/// `GET {service_url}/v1/packages/{version}` with the worker secret, retried a few times.
+async fn fetch_package(shared: &Arc<Shared>, version: &str) -> Result<Vec<u8>, Failure> {
+    let base = shared.store.setting(settings::SERVICE_URL).await?;
+    let secret = shared.store.setting(settings::WORKER_SECRET).await?;
+    let fail = |url: &str, reason: String| Failure::Judge(WorkerError::Fetch { version: version.to_owned(), url: url.to_owned(), reason }.to_string());
+    let Some(base) = base else {
+        return Err(fail("(none)", format!("the database has no {:?} setting", settings::SERVICE_URL)));
+    };
+    let url = format!("{}/v1/packages/{version}", base.trim_end_matches('/'));
+    let mut last = String::new();
+    for attempt in 0..FETCH_TRIES {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+        }
+        let mut req = shared.http.get(&url);
+        if let Some(secret) = &secret {
+            req = req.bearer_auth(secret);
+        }
+        match req.send().await {
+            Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                Ok(b) => return Ok(b.to_vec()),
+                Err(e) => last = format!("read the body: {e}"),
+            },
+            Ok(resp) => {
+                last = format!("HTTP {}", resp.status());
+                // A client error will not change on retry.
+                if resp.status().is_client_error() {
+                    break;
+                }
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(fail(&url, last))
+}
+
+/// The work file's name: `main.<ext>`, and for Java the public (or first) class's name, as
+/// javac and `java {main}` require.
+fn source_file_name(source: &str, ext: &str, lang: &str) -> String {
+    let stem = if lang == "java" || ext == "java" { java_class(source).unwrap_or_else(|| "Main".into()) } else { "main".into() };
+    format!("{stem}.{ext}")
+}
+
+/// The name of a Java source's public top-level class (else its first class), comments and
+/// string literals skipped.
+fn java_class(source: &str) -> Option<String> {
+    let words = java_words(source);
+    let class_after = |i: usize| {
+        words.get(i + 1).filter(|w| w.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')).cloned()
+    };
+    let modifiers = ["final", "abstract", "strictfp", "sealed", "static"];
+    for (i, w) in words.iter().enumerate() {
+        if w == "class" && i > 0 {
+            let mut j = i - 1;
+            while j > 0 && modifiers.contains(&words[j].as_str()) {
+                j -= 1;
+            }
+            if words[j] == "public" {
+                if let Some(name) = class_after(i) {
+                    return Some(name);
+                }
+            }
+        }
+    }
+    words.iter().position(|w| w == "class").and_then(class_after)
+}
+
+/// Identifier-like words of a Java source outside comments, strings and char literals.
+fn java_words(source: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let b: Vec<char> = source.chars().collect();
+    let mut i = 0;
+    let flush = |cur: &mut String, words: &mut Vec<String>| {
+        if !cur.is_empty() {
+            words.push(std::mem::take(cur));
+        }
+    };
+    while i < b.len() {
+        let c = b[i];
+        if c == '/' && b.get(i + 1) == Some(&'/') {
+            flush(&mut cur, &mut words);
+            while i < b.len() && b[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && b.get(i + 1) == Some(&'*') {
+            flush(&mut cur, &mut words);
+            i += 2;
+            while i < b.len() && !(b[i] == '*' && b.get(i + 1) == Some(&'/')) {
+                i += 1;
+            }
+            i += 2;
+        } else if c == '"' || c == '\'' {
+            flush(&mut cur, &mut words);
+            i += 1;
+            while i < b.len() && b[i] != c {
+                if b[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if c.is_alphanumeric() || c == '_' || c == '$' {
+            cur.push(c);
+            i += 1;
+        } else {
+            flush(&mut cur, &mut words);
+            i += 1;
+        }
+    }
+    flush(&mut cur, &mut words);
+    words
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_file_names() {
+        assert_eq!(source_file_name("int main(){}", "c", "c"), "main.c");
+        assert_eq!(source_file_name("print(1)", "py", "python"), "main.py");
+        let java = "// class Wrong\nimport java.util.*;\n/* public class Nope */\nclass Helper {}\npublic final class HelloAB {\n  String s = \"class X\";\n}\n";
+        assert_eq!(source_file_name(java, "java", "java"), "HelloAB.java");
+        assert_eq!(source_file_name("class Solution { public static void main(String[] a) {} }", "java", "java"), "Solution.java");
+        assert_eq!(source_file_name("nothing here", "java", "java"), "Main.java");
+    }
+
+    #[test]
+    fn prepared_cache_evicts_the_least_recently_used() {
+        let c = PreparedCache::new(2);
+        let a = c.slot("a");
+        let _b = c.slot("b");
+        assert!(Arc::ptr_eq(&a, &c.slot("a")));
+        let _c = c.slot("c"); // evicts b, the least recently used
+        assert!(Arc::ptr_eq(&a, &c.slot("a")));
+        let map = c.slots.lock().unwrap();
+        assert!(map.1.contains_key("a") && map.1.contains_key("c") && !map.1.contains_key("b"));
+    }
 }
