@@ -45,6 +45,17 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// One number from a query on the test database.
+    fn scalar(&self, sql: &str) -> i64 {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap_or_else(|e| panic!("connect to {}: {e}", self.url));
+            sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        })
+    }
+}
+
 fn rand_suffix() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 1_000_000_000
 }
@@ -97,7 +108,7 @@ fn three_workers_300_submissions_one_killed_each_judged_exactly_once() {
     let until = Instant::now() + Duration::from_secs(300);
     loop {
         let done = svc.call(reqwest::Method::GET, "/v1/submissions?status=done&limit=1000", &admin, None);
-        if done.as_array().map_or(0, Vec::len) >= 30 {
+        if done["submissions"].as_array().map_or(0, Vec::len) >= 30 {
             break;
         }
         for w in &mut workers {
@@ -106,7 +117,27 @@ fn three_workers_300_submissions_one_killed_each_judged_exactly_once() {
         assert!(Instant::now() < until, "fewer than 30 judged in 300 s");
         thread::sleep(Duration::from_millis(100));
     }
-    workers[0].kill9();
+    // SIGKILL worker 0 while it holds a claim. Its claim is read from the database right after
+    // the kill (nothing changes it until the lease expires): if the worker had just finished
+    // one, start it again and retry, so that the test always covers a kill mid-judging.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_owned();
+    let held = |pid: i32| db.scalar(&format!(
+        "SELECT count(*) FROM submissions WHERE lease_worker = '{host}-{pid}-0' AND status IN ('compiling', 'running')"
+    ));
+    let mut killed_holding = 0;
+    for attempt in 0.. {
+        assert!(attempt < 20, "worker 0 never held a claim when killed");
+        let pid = workers[0].pid();
+        while held(pid) == 0 {
+            thread::sleep(Duration::from_millis(5));
+        }
+        workers[0].kill9();
+        killed_holding = held(pid);
+        if killed_holding == 1 {
+            break;
+        }
+        workers[0] = Proc::spawn("worker-0", &["worker", "--database", &db.url, "--workers", "1", "--cache", caches[0].to_str().unwrap(), "--lease-seconds", lease], tmp.path());
+    }
 
     let results = svc.wait_all(&admin, &ids, Duration::from_secs(900));
     let mut rejudged = 0;
@@ -119,7 +150,7 @@ fn three_workers_300_submissions_one_killed_each_judged_exactly_once() {
         }
     }
     // The killed worker held one claim: exactly that submission was judged again from the start.
-    assert_eq!(rejudged, 1, "expected exactly one submission to be re-claimed after the SIGKILL");
+    assert_eq!((killed_holding, rejudged), (1, 1), "expected exactly one submission to be re-claimed after the SIGKILL");
     // The workers fetched the package from the service over HTTP into their own caches.
     for c in &caches[1..] {
         assert!(c.join(&version).join("problem.yaml").is_file(), "package not cached in {}", c.display());
