@@ -280,6 +280,7 @@ fn check(b: &Boot) -> Vec<String> {
         ("delegated_pids", &["time_limit", "wall_time_limit"]),
         ("delegated_option", &["ok"]),
         ("delegated_env", &["wall_time_limit"]),
+        ("session_scope", &["ok"]),
         ("cpus_pinned", &["time_limit"]),
         ("after_pinned", &["ok"]),
     ];
@@ -296,8 +297,9 @@ fn check(b: &Boot) -> Vec<String> {
             fail(format!("{name}: judge exit {} status {status}, expected exit 0 and one of {statuses:?}\n{}", c.rc, ctx()));
             continue;
         }
-        // Where the box's cgroup was: <root>/judge for a judge in the root cgroup, else the
-        // delegated cgroup it was started in or was given.
+        // Where the box's cgroup was: <root>/judge for a judge in the root cgroup or in a
+        // cgroup not delegated to it (session_scope), else the delegated cgroup it was started
+        // in or was given.
         let base = match *name {
             "delegated_option" | "delegated_env" => "/sys/fs/cgroup/delegated2",
             n if n.starts_with("delegated_") => "/sys/fs/cgroup/delegated",
@@ -319,12 +321,13 @@ fn check(b: &Boot) -> Vec<String> {
         // How the program entered its cgroup: clone3 CLONE_INTO_CGROUP on this 6.1 kernel, so
         // no box process wrote to a cgroup.procs during the run; a pinned run joins by the
         // write. The writes the kernel saw otherwise: the shell that started judge in a
-        // delegated cgroup (1), and judge moving itself out of the delegated cgroup into its
-        // leaf (1, only when started in the delegated cgroup itself).
+        // delegated cgroup or in the session scope (1), and judge moving itself out of the
+        // delegated cgroup into its leaf (1, only when started in the delegated cgroup itself;
+        // never in root mode).
         if !name.starts_with("parallel_first_") {
             let others = match *name {
                 "delegated_memory" => 2,
-                "delegated_time" | "delegated_pids" => 1,
+                "delegated_time" | "delegated_pids" | "session_scope" => 1,
                 _ => 0,
             };
             let (entry, writes_ok) = if *name == "cpus_pinned" {
@@ -342,8 +345,8 @@ fn check(b: &Boot) -> Vec<String> {
             "time_limit", "threads_time_limit", "wall_limit", "fork_bomb", "cpus_pinned", "kill_tree",
             "delegated_time", "delegated_pids", "delegated_env",
         ];
-        const NOTHING_KILLED: [&str; 9] =
-            ["echo", "whoami", "net", "memory_ok", "nonzero", "ps", "blocked", "after_pinned", "delegated_option"];
+        const NOTHING_KILLED: [&str; 10] =
+            ["echo", "whoami", "net", "memory_ok", "nonzero", "ps", "blocked", "after_pinned", "delegated_option", "session_scope"];
         if LIMIT_KILLED.contains(name) {
             bad(r["kill_method"] != "cgroup.kill", "kill_method is not \"cgroup.kill\"");
             bad(!(1..u64::MAX).contains(&calls("cgroup_kill_write")), &format!("the kernel saw no write to cgroup.kill: {}", ctx_trace()));
@@ -403,6 +406,7 @@ fn check(b: &Boot) -> Vec<String> {
             "delegated_time" => bad(!(1000..2000).contains(&num("cpu_time_ms")), "cpu_time_ms not in [1000, 2000)"),
             "delegated_pids" => bad(num("pids_peak") > 8, "pids_peak above --pids 8"),
             "delegated_option" => bad(c.out != ["named"], "stdout is not \"named\""),
+            "session_scope" => bad(c.out != ["session"], "stdout is not \"session\""),
             _ => {}
         }
     }
@@ -410,9 +414,19 @@ fn check(b: &Boot) -> Vec<String> {
     failures
 }
 
-/// Delegated mode: the tree judge left in the delegated cgroup, and the cgroups it must refuse.
+/// Delegated mode: the tree judge left in the delegated cgroup, the cgroups it must refuse, and
+/// the session scope it must leave alone.
 fn check_delegation(b: &Boot, failures: &mut Vec<String>) {
     let info = |key: &str| b.info.iter().find_map(|i| i.strip_prefix(&format!("{key} ")).or((i == key).then_some(""))).map(str::trim);
+    if info("delegate_mark_set") != Some("0") {
+        failures.push(format!("tests/programs/setxattr could not mark the delegated cgroup (trusted.delegate=1): {:?}", info("delegate_mark_set")));
+    }
+    // Root mode from a cgroup not delegated to it: judge made nothing in the session's cgroup
+    // and enabled no controller there (the boxes were under /sys/fs/cgroup/judge, see check).
+    match (info("session_scope_children"), info("session_scope_subtree_control")) {
+        (Some(""), Some("")) => {}
+        other => failures.push(format!("session_scope: judge touched the session's cgroup (children, subtree_control): {other:?}")),
+    }
     match info("delegated_children") {
         Some(c) if c == "supervisor" => {}
         other => failures.push(format!("delegated cgroup: expected only the judge's leaf \"supervisor\" left in it, found {other:?}")),

@@ -18,7 +18,7 @@ pub struct JudgeArgs {
     #[arg(long, value_name = "FILE")]
     pub languages: Option<PathBuf>,
     /// cgroup v2: a delegated cgroup to put the boxes under (default: $JUDGE_CGROUP, else the
-    /// judge's own cgroup when it is not the root one, else <cgroup2 root>/judge).
+    /// judge's own cgroup when it is delegated, else <cgroup2 root>/judge).
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<PathBuf>,
 }

@@ -62,7 +62,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     cpus: Option<Vec<u32>>,
     /// cgroup v2: a delegated cgroup to put the box under (default: $JUDGE_CGROUP, else the
-    /// judge's own cgroup when it is not the root one, else <cgroup2 root>/judge).
+    /// judge's own cgroup when it is delegated, else <cgroup2 root>/judge).
     #[arg(long, value_name = "PATH")]
     cgroup: Option<PathBuf>,
     /// The program and its arguments.

@@ -60,6 +60,8 @@ pub enum CgroupError {
     NotDelegated { path: PathBuf, missing: String, available: String, parent: PathBuf },
     #[error("the delegated cgroup {path} holds other processes ({pids}) besides this judge (pid {own}): cgroup v2 lets a cgroup with processes enable no controllers for its children; start judge in a cgroup of its own (systemd-run --scope -p Delegate=yes judge ...), or name an empty one with {env}=PATH")]
     Occupied { path: PathBuf, pids: String, own: u32, env: &'static str },
+    #[error("read the extended attribute {name} of cgroup {path}: {source}")]
+    Xattr { path: PathBuf, name: &'static str, source: io::Error },
     #[error("{what} {path}: {why}")]
     BadDelegation { what: &'static str, path: PathBuf, why: String },
     #[error("swap is active on this host and {path} is missing (kernel booted without swap accounting): swap could extend the memory limit, so the sandbox refuses to run")]
@@ -100,10 +102,12 @@ impl Hierarchy {
     /// controller mounted is driven as v1 (hybrid hosts included); otherwise the cgroup2 mount
     /// must offer memory and pids.
     ///
-    /// On cgroup v2 the boxes go under `<root>/judge` when the judge runs in the root cgroup,
-    /// and otherwise under a delegated cgroup (see [`Hierarchy::v2_delegated`]): `$JUDGE_CGROUP`
-    /// if set, else the judge's own cgroup from /proc/self/cgroup (its parent when that is a
-    /// `supervisor` leaf made by an earlier judge).
+    /// On cgroup v2 the boxes go under a delegated cgroup (see [`Hierarchy::v2_delegated`])
+    /// when one is named (`$JUDGE_CGROUP`), else by the judge's own cgroup from
+    /// /proc/self/cgroup: a cgroup namespace's root (a container) or a cgroup with systemd's
+    /// delegation mark (`trusted.delegate`, `Delegate=yes`) is used as the delegated cgroup, a
+    /// `supervisor` leaf made by an earlier judge means its parent, and anything else (the real
+    /// root, a login session's scope) means `<root>/judge`.
     pub fn detect() -> Result<Self> {
         Self::detect_with(None)
     }

@@ -245,3 +245,81 @@ fn own_cgroup_comes_from_the_v2_line() {
     assert_eq!(v2::own_cgroup(m, "0::/../../elsewhere\n"), None, "outside our cgroup namespace");
     assert_eq!(v2::own_cgroup(m, "4:memory:/x\n"), None);
 }
+
+#[test]
+fn v2_implicit_rule_on_the_facts() {
+    use v2::{decide, Mode, OwnFacts};
+    let f = OwnFacts::default();
+    assert_eq!(decide(OwnFacts { real_root: true, ..f }), Mode::Root);
+    assert_eq!(decide(OwnFacts { ns_root: true, ..f }), Mode::Delegated, "a container's cgroup");
+    assert_eq!(decide(OwnFacts { delegate_mark: true, ..f }), Mode::Delegated, "Delegate=yes");
+    assert_eq!(decide(OwnFacts { supervisor_leaf: true, ..f }), Mode::DelegatedParent);
+    assert_eq!(decide(OwnFacts { supervisor_leaf: true, delegate_mark: true, ..f }), Mode::DelegatedParent);
+    assert_eq!(decide(OwnFacts { ns_root: true, supervisor_leaf: true, ..f }), Mode::Delegated);
+    assert_eq!(decide(f), Mode::Root, "a session scope without the mark: boxes under <root>/judge");
+}
+
+/// A fake cgroup2 mount: `dirs` below it, and every directory on the way, are cgroups (they
+/// have `cgroup.type`); the top has it
+/// only when it stands for a cgroup namespace's root.
+fn fake_mount(dirs: &[&str], ns_root: bool) -> tempfile::TempDir {
+    let m = tempfile::tempdir().unwrap();
+    fs::write(m.path().join("cgroup.controllers"), "memory pids\n").unwrap();
+    if ns_root {
+        fs::write(m.path().join("cgroup.type"), "domain\n").unwrap();
+    }
+    for d in dirs {
+        let mut p = m.path().to_path_buf();
+        for c in Path::new(d) {
+            p.push(c);
+            fs::create_dir_all(&p).unwrap();
+            fs::write(p.join("cgroup.type"), "domain\n").unwrap();
+        }
+    }
+    m
+}
+
+/// Sets an extended attribute on `path`; `false` where the filesystem has no such attributes.
+fn set_xattr(path: &Path, name: &str, value: &str) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: NUL-terminated strings and a value buffer that all outlive the call.
+    let r = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    if r == 0 {
+        return true;
+    }
+    let e = io::Error::last_os_error();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOTSUP), "setxattr {name} on {}: {e}", path.display());
+    false
+}
+
+#[test]
+fn v2_implicit_rule_reads_the_facts_from_the_cgroupfs() {
+    let session = "user.slice/user-0.slice/session-3.scope";
+    let m = fake_mount(&[session, "system.slice/judge.service/supervisor"], false);
+    let mount = m.path();
+    assert_eq!(v2::implicit(mount, mount).unwrap(), v2::Mode::Root, "the real root");
+    assert_eq!(v2::implicit(mount, &mount.join(session)).unwrap(), v2::Mode::Root, "a session scope without the mark");
+    assert_eq!(v2::implicit(mount, &mount.join("system.slice/judge.service/supervisor")).unwrap(), v2::Mode::DelegatedParent);
+    // A leaf named supervisor right under the real root is not an earlier judge's.
+    let m2 = fake_mount(&["supervisor"], false);
+    assert_eq!(v2::implicit(m2.path(), &m2.path().join("supervisor")).unwrap(), v2::Mode::Root);
+    let ns = fake_mount(&[], true);
+    assert_eq!(v2::implicit(ns.path(), ns.path()).unwrap(), v2::Mode::Delegated, "a cgroup namespace's root");
+
+    // systemd's mark (user.delegate here: trusted.* on a plain filesystem needs CAP_SYS_ADMIN).
+    let scope = mount.join(session);
+    if !set_xattr(&scope, "user.delegate", "0") {
+        eprintln!("v2_implicit_rule_reads_the_facts_from_the_cgroupfs: no user xattrs on {}, mark not checked", mount.display());
+        return;
+    }
+    assert!(!v2::delegate_mark(&scope).unwrap(), "\"0\" is no mark");
+    assert_eq!(v2::implicit(mount, &scope).unwrap(), v2::Mode::Root);
+    set_xattr(&scope, "user.delegate", "1");
+    assert!(v2::delegate_mark(&scope).unwrap());
+    assert_eq!(v2::implicit(mount, &scope).unwrap(), v2::Mode::Delegated, "Delegate=yes");
+    // The mark alone makes no delegated cgroup of the real root.
+    set_xattr(mount, "user.delegate", "1");
+    assert_eq!(v2::implicit(mount, mount).unwrap(), v2::Mode::Root);
+}

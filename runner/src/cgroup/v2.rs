@@ -1,8 +1,22 @@
 //! cgroup v2: one unified hierarchy; the box is one directory under a base whose parent
 //! delegates the memory and pids controllers (and cpuset when a run is pinned). The base is
-//! `<root>/judge` when the judge runs in the root cgroup, or a cgroup handed to the judge
-//! (delegated mode: systemd `Delegate=yes`, a container), where the boxes are its children
-//! beside the judge's own leaf `supervisor`.
+//! `<root>/judge` (root mode), or a cgroup handed to the judge (delegated mode: systemd
+//! `Delegate=yes`, a container), where the boxes are its children beside the judge's own leaf
+//! `supervisor`.
+//!
+//! Which mode, when no cgroup is named (`--cgroup`, `$JUDGE_CGROUP`, `SandboxConfig::cgroup`
+//! always mean delegated mode on that cgroup), from the judge's own cgroup in /proc/self/cgroup
+//! (see [`decide`]):
+//! - the real root of the hierarchy (no `cgroup.type`): root mode;
+//! - a cgroup namespace's root (`0::/`, yet the mount's top has `cgroup.type`: a container):
+//!   delegated mode on it;
+//! - a `supervisor` leaf an earlier judge made under a non-root cgroup: delegated mode on its
+//!   parent;
+//! - a cgroup carrying systemd's delegation mark, the extended attribute `trusted.delegate`
+//!   (or `user.delegate`, a user manager's) set to a true value (systemd >= 251 sets "1" on
+//!   the cgroups of units with `Delegate=yes`): delegated mode on it;
+//! - any other cgroup (a login session's scope, which holds the shell too and is not the
+//!   judge's to divide): root mode, the boxes under `<root>/judge`, which root may always make.
 
 use std::path::{Path, PathBuf};
 
@@ -30,8 +44,8 @@ const TYPE: &str = "cgroup.type";
 /// What a box cannot run without.
 const REQUIRED: [&str; 2] = ["memory", "pids"];
 
-/// Finds where the boxes go on a cgroup2 mount: the explicitly delegated cgroup, or the judge's
-/// own cgroup when that is not the root (see `Hierarchy::detect`), or `<root>/judge`.
+/// Finds where the boxes go on a cgroup2 mount: the explicitly delegated cgroup, or what
+/// [`implicit`] decides from the judge's own cgroup.
 pub(super) fn detect(mount: &Path, explicit: Option<PathBuf>) -> Result<Hierarchy> {
     let text = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(|source| CgroupError::Read { path: "/proc/self/cgroup".into(), source })?;
@@ -43,16 +57,105 @@ pub(super) fn detect(mount: &Path, explicit: Option<PathBuf>) -> Result<Hierarch
     if let Some(base) = explicit {
         return delegated(&base, &own, false);
     }
-    if !own.join(TYPE).exists() {
-        // The real root (a cgroup namespace's root is not: it has cgroup.type).
-        return hierarchy(mount, false);
+    match implicit(mount, &own)? {
+        Mode::Root => hierarchy(mount, false),
+        Mode::Delegated => delegated(&own, &own, false),
+        Mode::DelegatedParent => delegated(own.parent().expect("a supervisor leaf has a parent"), &own, false),
     }
-    let base = match (own.file_name(), own.parent()) {
-        // A leaf an earlier judge of the same delegated cgroup made (and our parent left us in).
-        (Some(n), Some(parent)) if n == SUPERVISOR_NAME && parent.join(TYPE).exists() => parent.to_path_buf(),
-        _ => own.clone(),
+}
+
+/// Where the boxes go when no cgroup is named (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Under `<mount>/judge`.
+    Root,
+    /// Under the judge's own cgroup.
+    Delegated,
+    /// Under the parent of the judge's own cgroup (a `supervisor` leaf).
+    DelegatedParent,
+}
+
+/// What decides the mode, read from the judge's own cgroup.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct OwnFacts {
+    /// It has no `cgroup.type`: the real root of the hierarchy.
+    pub real_root: bool,
+    /// It is the top of the mount, yet has `cgroup.type`: a cgroup namespace's root.
+    pub ns_root: bool,
+    /// It carries systemd's delegation mark (`trusted.delegate` or `user.delegate`).
+    pub delegate_mark: bool,
+    /// It is named `supervisor` and its parent is not the real root.
+    pub supervisor_leaf: bool,
+}
+
+/// The implicit rule, on the facts alone. A `supervisor` leaf is checked before the mark:
+/// systemd marks the unit's cgroup, never the leaf judge made in it.
+pub(super) fn decide(f: OwnFacts) -> Mode {
+    if f.real_root {
+        Mode::Root
+    } else if f.ns_root {
+        Mode::Delegated
+    } else if f.supervisor_leaf {
+        Mode::DelegatedParent
+    } else if f.delegate_mark {
+        Mode::Delegated
+    } else {
+        Mode::Root
+    }
+}
+
+/// Reads the facts about `own` (under the cgroup2 mount `mount`) and decides.
+pub(super) fn implicit(mount: &Path, own: &Path) -> Result<Mode> {
+    let real_root = !own.join(TYPE).exists();
+    let facts = OwnFacts {
+        real_root,
+        ns_root: !real_root && own == mount,
+        delegate_mark: !real_root && delegate_mark(own)?,
+        supervisor_leaf: match (own.file_name(), own.parent()) {
+            (Some(n), Some(parent)) => n == SUPERVISOR_NAME && parent.join(TYPE).exists(),
+            _ => false,
+        },
     };
-    delegated(&base, &own, false)
+    Ok(decide(facts))
+}
+
+/// Extended attributes by which systemd marks a cgroup it delegated (the system manager's
+/// first; a user manager cannot write trusted.*).
+pub(super) const DELEGATE_XATTRS: [&str; 2] = ["trusted.delegate", "user.delegate"];
+
+/// Whether `dir` carries systemd's delegation mark: one of [`DELEGATE_XATTRS`] set to a true
+/// boolean in systemd's spelling ("1", what it writes; "yes", "true", "on", ...). A missing
+/// attribute (ENODATA; also what an unprivileged reader of trusted.* gets) or a filesystem
+/// without such attributes (ENOTSUP: user.* on a cgroup2 mount without `user_xattr`) is no mark;
+/// any other failure is an error naming the cgroup and the attribute.
+pub(super) fn delegate_mark(dir: &Path) -> Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(|_| CgroupError::BadDelegation {
+        what: "the judge's own cgroup",
+        path: dir.to_owned(),
+        why: "the path contains a NUL byte".into(),
+    })?;
+    for name in DELEGATE_XATTRS {
+        let cname = std::ffi::CString::new(name).expect("no NUL in the attribute names");
+        let mut buf = [0u8; 64];
+        // SAFETY: both strings are NUL-terminated and live across the call; the kernel writes at
+        // most `buf.len()` bytes into `buf`, which outlives the call.
+        let n = unsafe { libc::getxattr(path.as_ptr(), cname.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                // ERANGE: longer than any boolean, so not one.
+                Some(libc::ENODATA | libc::ENOTSUP | libc::ERANGE) => continue,
+                _ => return Err(CgroupError::Xattr { path: dir.to_owned(), name, source: e }),
+            }
+        }
+        let value = String::from_utf8_lossy(&buf[..n as usize]);
+        let value = value.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_ascii_lowercase();
+        if matches!(value.as_str(), "1" | "yes" | "y" | "true" | "t" | "on") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The judge's own cgroup directory from /proc/self/cgroup's v2 line (`0::/path`).
