@@ -214,3 +214,22 @@ async fn a_lost_lease_leaves_exactly_one_result() {
         assert!(s.error.is_none());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stopping_gives_the_submission_being_judged_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Store::sqlite_url(dir.path())).await.unwrap();
+    let version = upload(&store, &dir.path().join("scratch")).await;
+    let id = store.create_submissions(&[submission(&version, "time_limit_exceeded/sleepy.py", "python", true)]).await.unwrap()[0];
+    let workers = start(&store, 1, &dir.path().join("cache"), Duration::from_secs(20));
+    let t = Instant::now();
+    while store.submission(id).await.unwrap().unwrap().status != Status::Running {
+        assert!(t.elapsed() < Duration::from_secs(120), "never saw it running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    workers.stop().await;
+    let s = store.submission(id).await.unwrap().unwrap();
+    assert_eq!((s.status, s.attempts, s.judged_count, s.verdict), (Status::Queued, 1, 0, None), "{s:?}");
+    let w = store.workers().await.unwrap();
+    assert_eq!((w.len(), w[0].state.as_str(), w[0].judged), (1, "stopped", 0));
+}
