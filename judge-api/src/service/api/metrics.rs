@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -198,7 +198,11 @@ pub async fn metrics(State(ctx): State<Arc<Ctx>>) -> Result<Response, ApiError> 
 /// Middleware counting requests by method, matched route (`unmatched` for 404s) and status.
 pub async fn track(State(ctx): State<Arc<Ctx>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
+    // Methods outside the standard set are one label value: clients must not grow the family.
+    let method = match *req.method() {
+        Method::GET | Method::POST | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS | Method::PATCH => req.method().to_string(),
+        _ => "other".to_string(),
+    };
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".to_string());
     let resp = next.run(req).await;
     ctx.metrics.request(&method, &route, resp.status().as_u16());

@@ -45,8 +45,8 @@ pub struct Ctx {
     pub metrics: metrics::Metrics,
 }
 
-/// Body limit of `POST /v1/run` (its files travel in the JSON).
-const RUN_BODY_LIMIT: usize = 64 << 20;
+/// Body limit of `POST /v1/run`: its input files travel in the JSON (base64: 4/3 of the bytes).
+const RUN_BODY_LIMIT: usize = (super::run::MAX_INPUT_BYTES as usize) / 3 * 4 + (1 << 20);
 
 /// Every documented route, registered and documented from the same handler.
 fn api_router(config: &ServiceConfig) -> OpenApiRouter<Arc<Ctx>> {
@@ -79,12 +79,15 @@ fn api_router(config: &ServiceConfig) -> OpenApiRouter<Arc<Ctx>> {
 /// The OpenAPI document the router serves at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let config = ServiceConfig::new(([127, 0, 0, 1], 0).into(), std::path::PathBuf::new());
-    api_router(&config).into_openapi()
+    let mut doc = api_router(&config).into_openapi();
+    utoipa::Modify::modify(&openapi::ServerErrors, &mut doc);
+    doc
 }
 
 /// The service's router.
 pub fn router(state: AppState) -> axum::Router {
-    let (router, doc) = api_router(&state.config).split_for_parts();
+    let (router, mut doc) = api_router(&state.config).split_for_parts();
+    utoipa::Modify::modify(&openapi::ServerErrors, &mut doc);
     let doc = Arc::new(doc);
     let ctx = Arc::new(Ctx { app: state, tokens: auth::TokenCache::default(), metrics: metrics::Metrics::new() });
     router
@@ -92,6 +95,8 @@ pub fn router(state: AppState) -> axum::Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), metrics::track))
+        // A bug must not drop the connection: a panic becomes a 500 in the error shape.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panicked))
         .with_state(ctx)
 }
 
@@ -122,5 +127,6 @@ mod tests {
         let json = serde_json::to_value(&doc).unwrap();
         assert!(json["components"]["securitySchemes"]["bearer"].is_object(), "{json}");
         assert!(json["components"]["schemas"]["Submission"].is_object(), "{json}");
+        assert!(json["paths"]["/v1/languages"]["get"]["responses"]["503"].is_object(), "{json}");
     }
 }

@@ -27,19 +27,12 @@ use crate::service::run::{self, RunRequest, RunRequestError, RunResponse};
 )]
 pub async fn run(State(ctx): State<Arc<Ctx>>, _: Submitter, Json(req): Json<RunRequest>) -> Result<axum::Json<RunResponse>, ApiError> {
     let sandbox = ctx.app.judge.sandbox().clone();
-    let scratch_root = ctx.app.config.data_dir.join("scratch");
-    let result = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&scratch_root)
-            .map_err(|e| ApiError::internal("scratch_dir", format!("create {}: {e}", scratch_root.display())))?;
-        let scratch = tempfile::Builder::new()
-            .prefix("run-")
-            .tempdir_in(&scratch_root)
-            .map_err(|e| ApiError::internal("scratch_dir", format!("create a directory in {}: {e}", scratch_root.display())))?;
-        Ok::<_, ApiError>(run::run(&sandbox, &req, scratch.path()))
-        // `scratch` is removed here, on the blocking pool.
-    })
-    .await
-    .map_err(|e| ApiError::internal("run_failed", format!("run: {e}")))??;
+    // Shared by concurrent requests: `run::run` makes its own directory below it, and only for
+    // requests with files (most touch no disk).
+    let scratch = ctx.app.config.data_dir.join("scratch").join("run");
+    let result = tokio::task::spawn_blocking(move || run::run(&sandbox, &req, &scratch))
+        .await
+        .map_err(|e| ApiError::internal("run_failed", format!("run: {e}")))?;
     match result {
         Ok(resp) => {
             ctx.metrics.run("ok");

@@ -55,12 +55,6 @@ pub struct BatchCreated {
     pub ids: Vec<i64>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SubmissionList {
-    /// Newest first, without per-test results.
-    pub submissions: Vec<Submission>,
-}
-
 /// `?wait=` of a read.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -233,7 +227,7 @@ pub async fn get_submission(
     tag = "submissions",
     params(SubmissionFilter),
     responses(
-        (status = 200, body = SubmissionList),
+        (status = 200, description = "Newest first, without per-test results", body = Vec<Submission>),
         (status = 400, description = "Bad filter", body = ErrorBody),
         (status = 401, body = ErrorBody),
     ),
@@ -243,13 +237,13 @@ pub async fn list_submissions(
     State(ctx): State<Arc<Ctx>>,
     _: Submitter,
     Query(mut filter): Query<SubmissionFilter>,
-) -> Result<axum::Json<SubmissionList>, ApiError> {
+) -> Result<axum::Json<Vec<Submission>>, ApiError> {
     match filter.limit {
         Some(n) if n < 1 => return Err(ApiError::bad_request("invalid_query", format!("limit={n} is less than 1"))),
         Some(n) if n > 1000 => filter.limit = Some(1000),
         _ => {}
     }
-    Ok(axum::Json(SubmissionList { submissions: ctx.app.store.list_submissions(&filter).await? }))
+    Ok(axum::Json(ctx.app.store.list_submissions(&filter).await?))
 }
 
 /// Puts a submission back in the queue (a judging in progress is abandoned: its results are
