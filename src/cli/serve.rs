@@ -103,6 +103,12 @@ fn lease(seconds: f64) -> Result<Duration> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Logs of the service and workers on stderr; `RUST_LOG` filters them (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the async runtime")
 }
@@ -125,6 +131,7 @@ fn cores() -> usize {
 }
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
+    init_logging();
     let judge = Arc::new(make_judge(&args.judge, None)?);
     let mut config = ServiceConfig::new(args.listen, args.data.clone());
     config.database_url = args.database.clone();
@@ -144,6 +151,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
 }
 
 pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
+    init_logging();
     let judge = Arc::new(make_judge(&args.judge, None)?);
     let config = WorkerConfig {
         count: args.workers.unwrap_or_else(cores),
