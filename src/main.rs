@@ -19,6 +19,10 @@ fn main() -> ExitCode {
         cli::Command::Submit(a) => cli::submit::main(a),
         cli::Command::Verify(a) => cli::verify::main(a),
         cli::Command::Batch(a) => cli::batch::main(a),
+        cli::Command::Serve(a) => cli::serve::serve(a),
+        cli::Command::Worker(a) => cli::serve::worker(a),
+        cli::Command::Token(a) => cli::serve::token(a),
+        cli::Command::Load(a) => cli::load::main(a),
     };
     match res {
         Ok(code) => code,

@@ -262,6 +262,83 @@ fn unusable_state_dir_is_an_error_naming_it_and_defaults_still_work() {
     assert_eq!(r.status, runner::Status::Ok, "{r:#?}");
 }
 
+/// `judge ARGS` in a mount namespace of its own where `setup` (sh) first breaks a host path;
+/// the rest of the host (and the next run) sees nothing of it.
+fn judge_with_broken_host(setup: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let script = format!("set -e; {setup}; exec \"$0\" \"$@\"");
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script, JUDGE]).args(args);
+    let out = cmd.stdin(Stdio::null()).output().expect("run unshare");
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn unwritable_or_misplaced_host_dirs_exit_2_naming_them_and_the_next_run_works() {
+    let _serial = serial();
+    programs_dir();
+    let report_dir = tempfile::tempdir().unwrap();
+    let report = report_dir.path().join("report.json");
+    let report_s = report.to_string_lossy().into_owned();
+    let run_args = ["run", "--report", &report_s, "--", "/bin/true"];
+    // The state dir (slot locks, the /etc snapshot): made once, then read-only; then a file
+    // where the directory should be.
+    fs::create_dir_all(format!("{}/slots", runner::STATE_DIR)).unwrap();
+    let state = runner::STATE_DIR;
+    let cases = [
+        (format!("mount --bind {state} {state}; mount -o remount,bind,ro {state}"), format!("{state}/slots/"), "Read-only file system"),
+        (format!("mount -t tmpfs tmpfs {state}/..; touch {state}"), format!("{state}/slots"), "Not a directory"),
+    ];
+    for (setup, path, why) in &cases {
+        let _ = fs::remove_file(&report);
+        let (code, _, stderr) = judge_with_broken_host(setup, &run_args);
+        eprintln!("{setup}: exit {code:?}: {}", stderr.trim());
+        assert_eq!(code, Some(2), "{setup}: judge run must exit 2; stderr: {stderr}");
+        assert!(stderr.contains(path.as_str()) && stderr.contains(why), "{setup}: stderr does not name {path} ({why}): {stderr}");
+        let r: serde_json::Value = serde_json::from_slice(&fs::read(&report).expect("a sandbox_error report")).unwrap();
+        assert_eq!(r["status"], "sandbox_error", "{r}");
+        assert!(r["message"].as_str().unwrap_or("").contains(path.as_str()), "{r}");
+        next_run_works();
+    }
+    // The judging commands' work root: read-only, then a file in its place.
+    let work = "/var/tmp/judge-work";
+    fs::create_dir_all(work).unwrap();
+    let problem = format!("{}/problems/hello-ab", env!("CARGO_MANIFEST_DIR"));
+    let source = format!("{problem}/submissions/accepted/hello.c");
+    let submit = ["submit", "--json", &problem, &source];
+    let cases = [
+        (format!("mount --bind {work} {work}; mount -o remount,bind,ro {work}"), "Read-only file system"),
+        (format!("mount -t tmpfs tmpfs {work}/..; touch {work}"), "File exists"),
+    ];
+    for (setup, why) in &cases {
+        let (code, stdout, stderr) = judge_with_broken_host(setup, &submit);
+        eprintln!("{setup}: exit {code:?}: {}", stderr.trim());
+        assert_eq!(code, Some(2), "{setup}: judge submit must exit 2 (a judge error, not a verdict); stdout {stdout}, stderr {stderr}");
+        assert!(stderr.contains(work) && stderr.contains(why), "{setup}: stderr does not name {work} ({why}): {stderr}");
+        assert!(!stdout.contains("\"verdict\""), "{setup}: a verdict was printed although nothing could be judged: {stdout}");
+    }
+    // Restored (the namespaces are gone): both work again.
+    next_run_works();
+    let out = Command::new(JUDGE).args(submit).stdin(Stdio::null()).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("judge submit --json after the faults: {e}; stderr {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["verdict"], "AC", "{v}");
+}
+
+/// On a cgroup v1 host a delegated cgroup (a v2 feature) is refused, not ignored.
+#[test]
+fn delegated_cgroup_on_a_v1_host_is_refused() {
+    let _serial = serial();
+    if runner::cgroup::Hierarchy::detect().map(|h| h.version()).ok() != Some(runner::cgroup::CgroupVersion::V1) {
+        eprintln!("SKIPPED: this host is not driven through cgroup v1 (tests/vm_cgroup_v2.rs covers v2)");
+        return;
+    }
+    let run = Judge::new(&["--cgroup", "/sys/fs/cgroup/unified/some.scope"], &["whoami"]).deadline(Duration::from_secs(10)).spawn().wait();
+    expect_exit_2(&run, "/sys/fs/cgroup/unified/some.scope", "--cgroup on v1");
+    let run = Judge::new(&[], &["whoami"]).env("JUDGE_CGROUP", "/sys/fs/cgroup/x.scope").deadline(Duration::from_secs(10)).spawn().wait();
+    expect_exit_2(&run, "cgroup v1", "JUDGE_CGROUP on v1");
+    next_run_works();
+}
+
 #[test]
 fn missing_program_exits_2_naming_it() {
     let _serial = serial();

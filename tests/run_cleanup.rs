@@ -31,6 +31,14 @@ fn normal_run_leaves_nothing() {
     let run = run(&[], &["whoami"]);
     run.expect_status("ok");
     assert_cgroups_removed(&run);
+    // Nothing had to be killed; the program joined its cgroup by writing cgroup.procs (this
+    // host's cgroup is v1: clone3's CLONE_INTO_CGROUP is v2 only, see tests/vm_cgroup_v2.rs).
+    if !run.report()["kill_method"].is_null() {
+        run.fail("kill_method should be null when nothing was killed");
+    }
+    if run.report()["cgroup_entry"] != "cgroup.procs" {
+        run.fail("on cgroup v1 the program must enter its cgroup through cgroup.procs");
+    }
     assert_nothing_left(&mounts_before, "after a normal run");
 }
 
@@ -57,6 +65,10 @@ fn limit_kill_leaves_nothing() {
     let mounts_before = mounts();
     let run = run(&["--time", "0.5"], &["childspin"]);
     run.expect_status("time_limit");
+    // The supervisor killed the box through its cgroup: on v1, freeze then SIGKILL each task.
+    if run.report()["kill_method"] != "freeze+sigkill" {
+        run.fail("a limit kill on cgroup v1 must go through the freezer (kill_method freeze+sigkill)");
+    }
     assert_cgroups_removed(&run);
     let run = run_oom();
     assert_cgroups_removed(&run);

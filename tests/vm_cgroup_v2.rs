@@ -101,6 +101,8 @@ struct Case {
     report: Value,
     out: Vec<String>,
     err: Vec<String>,
+    /// Calls of traced kernel functions during the case (ftrace, see tests/vm/init).
+    trace: BTreeMap<String, u64>,
 }
 
 struct Boot {
@@ -125,12 +127,23 @@ fn parse(log: &str) -> Boot {
                 let rc = it.next().and_then(|s| s.strip_prefix("rc=")).and_then(|s| s.parse().ok()).unwrap_or(-1);
                 let secs = it.next().and_then(|s| s.strip_prefix("secs=")).unwrap_or("?").to_string();
                 let report = serde_json::from_str(it.next().unwrap_or("null")).unwrap_or(Value::Null);
-                cases.insert(name, Case { rc, secs, report, out: vec![], err: vec![] });
+                cases.insert(name, Case { rc, secs, report, out: vec![], err: vec![], trace: BTreeMap::new() });
             }
             "JUDGE-VM-OUT" | "JUDGE-VM-ERR" => {
                 let (name, text) = rest.split_once(' ').unwrap_or((rest, ""));
                 if let Some(c) = cases.get_mut(name) {
                     if tag == "JUDGE-VM-OUT" { &mut c.out } else { &mut c.err }.push(text.to_string());
+                }
+            }
+            "JUDGE-VM-TRACE" => {
+                let mut it = rest.split_whitespace();
+                let name = it.next().unwrap_or("");
+                if let Some(c) = cases.get_mut(name) {
+                    for kv in it {
+                        if let Some((k, v)) = kv.split_once('=') {
+                            c.trace.insert(k.to_string(), v.parse().unwrap_or(u64::MAX));
+                        }
+                    }
                 }
             }
             "JUDGE-VM-INFO" => info.push(rest.to_string()),
@@ -261,6 +274,13 @@ fn check(b: &Boot) -> Vec<String> {
         ("ps", &["ok"]),
         ("blocked", &["ok"]),
         ("daemon", &["ok", "wall_time_limit"]),
+        ("kill_tree", &["wall_time_limit"]),
+        ("delegated_memory", &["memory_limit"]),
+        ("delegated_time", &["time_limit"]),
+        ("delegated_pids", &["time_limit", "wall_time_limit"]),
+        ("delegated_option", &["ok"]),
+        ("delegated_env", &["wall_time_limit"]),
+        ("session_scope", &["ok"]),
         ("cpus_pinned", &["time_limit"]),
         ("after_pinned", &["ok"]),
     ];
@@ -277,14 +297,64 @@ fn check(b: &Boot) -> Vec<String> {
             fail(format!("{name}: judge exit {} status {status}, expected exit 0 and one of {statuses:?}\n{}", c.rc, ctx()));
             continue;
         }
-        if !r["cgroup_paths"].as_array().is_some_and(|a| a.iter().all(|p| p.as_str().is_some_and(|p| p.starts_with("/sys/fs/cgroup/judge/box-")))) {
-            fail(format!("{name}: cgroup_paths are not v2 box cgroups\n{}", ctx()));
+        // Where the box's cgroup was: <root>/judge for a judge in the root cgroup or in a
+        // cgroup not delegated to it (session_scope), else the delegated cgroup it was started
+        // in or was given.
+        let base = match *name {
+            "delegated_option" | "delegated_env" => "/sys/fs/cgroup/delegated2",
+            n if n.starts_with("delegated_") => "/sys/fs/cgroup/delegated",
+            _ => "/sys/fs/cgroup/judge",
+        };
+        let prefix = format!("{base}/box-");
+        let paths = r["cgroup_paths"].as_array();
+        if !paths.is_some_and(|a| !a.is_empty() && a.iter().all(|p| p.as_str().is_some_and(|p| p.starts_with(&prefix)))) {
+            fail(format!("{name}: cgroup_paths are not v2 box cgroups under {base}\n{}", ctx()));
         }
         let mut bad = |cond: bool, what: &str| {
             if cond {
                 fail(format!("{name}: {what}\n{}", ctx()));
             }
         };
+        // The kernel's count of calls during the case (u64::MAX: not traced, which fails).
+        let calls = |f: &str| c.trace.get(f).copied().unwrap_or(u64::MAX);
+        let ctx_trace = || format!("kernel calls {:?}", c.trace);
+        // How the program entered its cgroup: clone3 CLONE_INTO_CGROUP on this 6.1 kernel, so
+        // no box process wrote to a cgroup.procs during the run; a pinned run joins by the
+        // write. The writes the kernel saw otherwise: the shell that started judge in a
+        // delegated cgroup or in the session scope (1), and judge moving itself out of the
+        // delegated cgroup into its leaf (1, only when started in the delegated cgroup itself;
+        // never in root mode).
+        if !name.starts_with("parallel_first_") {
+            let others = match *name {
+                "delegated_memory" => 2,
+                "delegated_time" | "delegated_pids" | "session_scope" => 1,
+                _ => 0,
+            };
+            let (entry, writes_ok) = if *name == "cpus_pinned" {
+                ("cgroup.procs", (1..u64::MAX).contains(&calls("cgroup_procs_write")))
+            } else {
+                ("clone_into_cgroup", calls("cgroup_procs_write") == others)
+            };
+            bad(r["cgroup_entry"] != entry, &format!("cgroup_entry is not {entry:?}"));
+            bad(!writes_ok, &format!("the kernel's cgroup.procs writes do not match cgroup_entry {entry:?}: {}", ctx_trace()));
+        }
+        // How the box was killed: a limit kill goes through cgroup.kill, which the kernel saw;
+        // a run that ended by itself kills nothing. (output_limit writes to a file: RLIMIT_FSIZE
+        // ends it with SIGXFSZ before the supervisor has to.)
+        const LIMIT_KILLED: [&str; 9] = [
+            "time_limit", "threads_time_limit", "wall_limit", "fork_bomb", "cpus_pinned", "kill_tree",
+            "delegated_time", "delegated_pids", "delegated_env",
+        ];
+        const NOTHING_KILLED: [&str; 10] =
+            ["echo", "whoami", "net", "memory_ok", "nonzero", "ps", "blocked", "after_pinned", "delegated_option", "session_scope"];
+        if LIMIT_KILLED.contains(name) {
+            bad(r["kill_method"] != "cgroup.kill", "kill_method is not \"cgroup.kill\"");
+            bad(!(1..u64::MAX).contains(&calls("cgroup_kill_write")), &format!("the kernel saw no write to cgroup.kill: {}", ctx_trace()));
+        }
+        if NOTHING_KILLED.contains(name) {
+            bad(!r["kill_method"].is_null(), "kill_method is not null for a run that ended by itself");
+            bad(calls("cgroup_kill_write") != 0, &format!("cgroup.kill was written for a run that ended by itself: {}", ctx_trace()));
+        }
         match *name {
             "echo" => bad(c.out != ["hello"], "stdout is not \"hello\""),
             p if p.starts_with("parallel_first_") => bad(c.out != [format!("p{}", &p[15..])], "stdout is not p<N>"),
@@ -328,10 +398,72 @@ fn check(b: &Boot) -> Vec<String> {
                 bad(!allowed.is_empty(), &format!("syscalls that must be denied succeeded: {allowed:?}"));
             }
             "after_pinned" => bad(c.out != ["again"], "stdout is not \"again\""),
+            "kill_tree" => bad(num("pids_peak") < 4, "pids_peak below 4: the tree of sleepers did not start"),
+            "delegated_memory" => {
+                bad(num("memory_bytes") > 64 * MIB, "peak memory above the 64M limit");
+                bad(!r["message"].as_str().unwrap_or("").contains("OOM-killed 1 process"), "the message should count one OOM-killed process");
+            }
+            "delegated_time" => bad(!(1000..2000).contains(&num("cpu_time_ms")), "cpu_time_ms not in [1000, 2000)"),
+            "delegated_pids" => bad(num("pids_peak") > 8, "pids_peak above --pids 8"),
+            "delegated_option" => bad(c.out != ["named"], "stdout is not \"named\""),
+            "session_scope" => bad(c.out != ["session"], "stdout is not \"session\""),
             _ => {}
         }
     }
+    check_delegation(b, &mut failures);
     failures
+}
+
+/// Delegated mode: the tree judge left in the delegated cgroup, the cgroups it must refuse, and
+/// the session scope it must leave alone.
+fn check_delegation(b: &Boot, failures: &mut Vec<String>) {
+    let info = |key: &str| b.info.iter().find_map(|i| i.strip_prefix(&format!("{key} ")).or((i == key).then_some(""))).map(str::trim);
+    if info("delegate_mark_set") != Some("0") {
+        failures.push(format!("tests/programs/setxattr could not mark the delegated cgroup (trusted.delegate=1): {:?}", info("delegate_mark_set")));
+    }
+    // Root mode from a cgroup not delegated to it: judge made nothing in the session's cgroup
+    // and enabled no controller there (the boxes were under /sys/fs/cgroup/judge, see check).
+    match (info("session_scope_children"), info("session_scope_subtree_control")) {
+        (Some(""), Some("")) => {}
+        other => failures.push(format!("session_scope: judge touched the session's cgroup (children, subtree_control): {other:?}")),
+    }
+    match info("delegated_children") {
+        Some(c) if c == "supervisor" => {}
+        other => failures.push(format!("delegated cgroup: expected only the judge's leaf \"supervisor\" left in it, found {other:?}")),
+    }
+    match info("delegated_subtree_control") {
+        Some(c) if c.split_whitespace().any(|x| x == "memory") && c.split_whitespace().any(|x| x == "pids") => {}
+        other => failures.push(format!("delegated cgroup: memory and pids not enabled for its children: {other:?}")),
+    }
+    let refused: [(&str, &[&str]); 2] = [
+        (
+            "delegated_missing",
+            &["/sys/fs/cgroup/nodeleg/inner", "lacks the memory, pids controller(s)", "Delegate=", "/sys/fs/cgroup/nodeleg/cgroup.subtree_control"],
+        ),
+        ("delegated_occupied", &["/sys/fs/cgroup/occupied", "holds other processes", "systemd-run --scope -p Delegate=yes"]),
+    ];
+    for (name, needles) in refused {
+        let Some(c) = b.cases.get(name) else {
+            failures.push(format!("{name}: no report on the console"));
+            continue;
+        };
+        let msg = c.report["message"].as_str().unwrap_or("");
+        if c.rc != 2 || c.report["status"] != "sandbox_error" {
+            failures.push(format!("{name}: expected exit 2 and a sandbox_error report, got exit {} report {}", c.rc, c.report));
+        }
+        for n in needles.iter().filter(|n| !msg.contains(**n) || !c.err.iter().any(|l| l.contains(**n))) {
+            failures.push(format!("{name}: the message (report and stderr) does not say {n:?}: {msg:?} / {:?}", c.err));
+        }
+        // It refused before touching anything: no leaf made, and the only cgroup.procs write
+        // the kernel saw is the shell's that started judge there (judge did not move).
+        match info(&format!("{name}_children")) {
+            Some("") => {}
+            other => failures.push(format!("{name}: judge made cgroups in a cgroup it refused: {other:?}")),
+        }
+        if c.trace.get("cgroup_procs_write") != Some(&1) {
+            failures.push(format!("{name}: expected only the starting shell's cgroup.procs write, the kernel saw {:?}", c.trace));
+        }
+    }
 }
 
 fn tail(log: &str) -> String {
@@ -344,17 +476,31 @@ fn tail(log: &str) -> String {
 fn checks_catch_a_wrong_status() {
     let good = r#"JUDGE-VM-BEGIN
 JUDGE-VM-INFO cgroup_mounts cgroup2 cgroup2 rw;
-JUDGE-VM-REPORT echo rc=0 secs=0.1 {"status": "ok", "cgroup_paths": ["/sys/fs/cgroup/judge/box-1"]}
+JUDGE-VM-REPORT echo rc=0 secs=0.1 {"status": "ok", "cgroup_paths": ["/sys/fs/cgroup/judge/box-1"], "cgroup_entry": "clone_into_cgroup", "kill_method": null}
+JUDGE-VM-TRACE echo cgroup_kill_write=0 cgroup_procs_write=0
 JUDGE-VM-OUT echo hello
+JUDGE-VM-REPORT wall_limit rc=0 secs=1.1 {"status": "wall_time_limit", "cgroup_paths": ["/sys/fs/cgroup/judge/box-1"], "cgroup_entry": "clone_into_cgroup", "kill_method": "cgroup.kill", "cpu_time_ms": 0}
+JUDGE-VM-TRACE wall_limit cgroup_kill_write=1 cgroup_procs_write=0
 JUDGE-VM-END
 "#;
     let b = parse(good);
     assert_eq!(b.cases["echo"].out, ["hello"]);
+    assert_eq!(b.cases["wall_limit"].trace["cgroup_kill_write"], 1);
     assert!(b.ended);
+    let failures = check(&b);
+    assert!(!failures.iter().any(|f| f.starts_with("echo:") || f.starts_with("wall_limit:")), "{failures:?}");
     let bad = good.replace(r#""status": "ok""#, r#""status": "sandbox_error""#);
     let failures = check(&parse(&bad));
     assert!(failures.iter().any(|f| f.starts_with("echo: judge exit 0 status sandbox_error")), "{failures:?}");
     assert!(failures.iter().any(|f| f == "time_limit: no report on the console"), "{failures:?}");
     let no_end = good.replace("JUDGE-VM-END\n", "");
     assert!(check(&parse(&no_end)).iter().any(|f| f.contains("did not finish")));
+    // The kernel's word counts, not only the report's: a kill without a cgroup.kill write, or a
+    // cgroup.procs write by a program said to be cloned into its cgroup, fails.
+    let no_kill = good.replace("wall_limit cgroup_kill_write=1", "wall_limit cgroup_kill_write=0");
+    assert!(check(&parse(&no_kill)).iter().any(|f| f.starts_with("wall_limit: the kernel saw no write to cgroup.kill")));
+    let wrote = good.replace("echo cgroup_kill_write=0 cgroup_procs_write=0", "echo cgroup_kill_write=0 cgroup_procs_write=1");
+    assert!(check(&parse(&wrote)).iter().any(|f| f.starts_with("echo: the kernel's cgroup.procs writes")));
+    let untraced = good.replace("JUDGE-VM-TRACE wall_limit cgroup_kill_write=1 cgroup_procs_write=0\n", "");
+    assert!(check(&parse(&untraced)).iter().any(|f| f.starts_with("wall_limit: the kernel saw no write")));
 }

@@ -197,6 +197,21 @@ fn forward_pipe() {
 }
 
 #[test]
+fn a_missing_program_in_a_pipe_fails_fast() {
+    for (pipe, missing) in [("forward", 0), ("forward", 1), ("interactive", 0), ("interactive", 1)] {
+        let mut cmds = vec![serde_json::json!({"args": ["cat"]}), serde_json::json!({"args": ["cat"]})];
+        cmds[missing] = serde_json::json!({"args": ["/no/such/program"]});
+        let t = std::time::Instant::now();
+        let r = run_json(serde_json::json!({"cmd": cmds, "pipe": pipe}));
+        match r {
+            Err(RunRequestError::Invalid(m)) => assert!(m.starts_with(&format!("cmd[{missing}].args[0]:")), "{m}"),
+            other => panic!("{pipe} {missing}: {other:?}"),
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{pipe} {missing}: took {:?}", t.elapsed());
+    }
+}
+
+#[test]
 fn interactive_pipe() {
     // cmd 0 guesses a number by bisection; cmd 1 answers "lower"/"higher"/"yes".
     let guesser = "import sys\nlo, hi = 1, 1000\nn = 0\nwhile True:\n    m = (lo + hi) // 2\n    n += 1\n    print(m, flush=True)\n    a = sys.stdin.readline().strip()\n    if a == 'yes':\n        break\n    if a == 'higher':\n        lo = m + 1\n    else:\n        hi = m - 1\nopen('guesses', 'w').write(str(n))\n";
@@ -276,4 +291,34 @@ fn throughput() {
         "run(): /bin/true {serial:.0} runs/s serial, {parallel:.0} runs/s from 4 threads; \
          /bin/echo {echo_plain:.0} runs/s serial, with copy_out stdout {echo:.0} runs/s serial"
     );
+}
+
+#[test]
+fn box_writes_to_a_tmpfs_scratch_count_against_the_memory_limit() {
+    let shm = Path::new("/dev/shm");
+    let is_tmpfs = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("/dev/shm") && l.split_whitespace().nth(2) == Some("tmpfs"));
+    if !is_tmpfs {
+        eprintln!("skipped: /dev/shm is not a tmpfs here");
+        return;
+    }
+    let scratch = tempfile::tempdir_in(shm).unwrap();
+    // 200 files of 1 MiB each (under the 2 MiB output limit) against a 64 MiB memory limit.
+    let req = request(serde_json::json!({"cmd": [{
+        "args": ["/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do head -c 1048576 /dev/zero > f$i || exit 7; i=$((i+1)); done"],
+        "files": {"seed": {"content": ""}},
+        "limits": {"memory_bytes": 64u64 << 20, "output_bytes": 2u64 << 20}}]}));
+    let r = run::run(sandbox(), &req, scratch.path()).unwrap();
+    let rep = &r.results[0].report;
+    eprintln!("{:?} {:?} {} memory {}", rep.status, rep.exit_code, rep.message, rep.memory_bytes);
+    assert!(
+        rep.status == Status::MemoryLimit || rep.exit_code == Some(7),
+        "{:?} {:?}: {}",
+        rep.status,
+        rep.exit_code,
+        rep.message
+    );
+    assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
 }

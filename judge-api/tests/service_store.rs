@@ -332,19 +332,19 @@ both!(submission_lifecycle_, submission_lifecycle);
 async fn lease_expiry_rejects_late_results(place: &Place) {
     let store = open(place).await;
     let id = store.create_submissions(&[new_sub("sum", None)]).await.unwrap()[0];
-    let short = Duration::from_millis(200);
+    let short = Duration::from_millis(1500);
     let a = store.claim("a", short).await.unwrap().unwrap();
     assert!(store.set_running(&a, "").await.unwrap());
     assert!(store.add_test_result(&a, 0, &test_result("1", Verdict::AC)).await.unwrap());
     // Not expired yet: nobody else gets it.
     assert_eq!(store.claim("b", LEASE).await.unwrap(), None);
     // A heartbeat extends it.
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
     assert!(store.heartbeat(&a, short).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(store.claim("b", LEASE).await.unwrap(), None);
     // Expired: b takes it over, the partial results of a are dropped.
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let b = store.claim("b", LEASE).await.unwrap().unwrap();
     assert_eq!((b.submission_id, b.attempt), (id, 2));
     assert_ne!(a.lease_id, b.lease_id);
@@ -522,3 +522,19 @@ async fn wakeups(place: &Place) {
     }
 }
 both!(wakeups_, wakeups);
+
+async fn release_requeues(place: &Place) {
+    let store = open(place).await;
+    let id = store.create_submissions(&[new_sub("a", None)]).await.unwrap()[0];
+    let a = store.claim("a", LEASE).await.unwrap().unwrap();
+    assert!(store.set_running(&a, "").await.unwrap());
+    assert!(store.add_test_result(&a, 0, &test_result("1", Verdict::AC)).await.unwrap());
+    assert!(store.release(&a).await.unwrap());
+    assert!(!store.release(&a).await.unwrap());
+    assert!(!store.add_test_result(&a, 1, &test_result("2", Verdict::AC)).await.unwrap());
+    let s = store.submission(id).await.unwrap().unwrap();
+    assert_eq!((s.status, s.attempts, s.judged_count, s.tests.len()), (Status::Queued, 1, 0, 0));
+    let b = store.claim("b", LEASE).await.unwrap().unwrap();
+    assert_eq!((b.submission_id, b.attempt), (id, 2));
+}
+both!(release_requeues_, release_requeues);

@@ -12,8 +12,9 @@
 //!   else is left in the namespace). Init stays outside the box's cgroup: it shares the
 //!   supervisor's memory, and the kernel's OOM killer kills every process sharing its victim's
 //!   memory;
-//! - the **program**: joins the box's cgroup (before it can run anything of its own; until it
-//!   execs it is a vfork child, which the OOM killer never picks), enters a new cgroup
+//! - the **program**: starts in the box's cgroup (cgroup v2 on Linux 5.7+: init clones it there
+//!   with `CLONE_INTO_CGROUP`) or joins it first thing (before it can run anything of its own;
+//!   until it execs it is a vfork child, which the OOM killer never picks), enters a new cgroup
 //!   namespace, new session, stdio, rlimits, working directory, no capabilities, the box
 //!   uid/gid, `no_new_privs`, seccomp, exec.
 //!
@@ -35,6 +36,7 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::mount;
 
@@ -108,6 +110,14 @@ impl Step {
     }
 }
 
+/// `ChildPlan::cgroup_entry`: the program was cloned into the box's cgroup.
+pub const ENTRY_CLONE_INTO_CGROUP: u8 = 1;
+/// `ChildPlan::cgroup_entry`: the program wrote itself into the box's `cgroup.procs`.
+pub const ENTRY_CGROUP_PROCS: u8 = 2;
+/// clone3's flag (Linux 5.7+): start the child in the cgroup `clone_args.cgroup` refers to.
+/// (libc's constant is an `i32`, too small for it.)
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
 /// Size of one failure message on the error pipe: step, index, errno.
 pub const FAILURE_LEN: usize = 12;
 /// Size of the message on the status pipe: the program's wait status (4 bytes), then when init
@@ -126,6 +136,13 @@ pub struct ChildPlan {
     /// box's `cgroup.procs` relative to them (see `Hierarchy::join_points`).
     pub cgroup_dirs: Vec<RawFd>,
     pub cgroup_procs: CString,
+    /// cgroup v2: the box's directory relative to `cgroup_dirs[0]`, which init opens to start
+    /// the program in it (`CLONE_INTO_CGROUP`); `None` where the program joins by writing.
+    pub cgroup_box: Option<CString>,
+    /// How the program entered its cgroup ([`ENTRY_CLONE_INTO_CGROUP`] or
+    /// [`ENTRY_CGROUP_PROCS`]): stored by init before it starts the program, which reads it to
+    /// know whether it must still join; read by the supervisor once the program has exec'd.
+    pub cgroup_entry: AtomicU8,
     /// Write end of the failure pipe (CLOEXEC: EOF at the parent means exec succeeded).
     pub err_fd: RawFd,
     /// Write end of the status pipe: init writes the program's wait status and end time there.
@@ -440,9 +457,28 @@ unsafe fn init_main(plan: &ChildPlan) -> ! {
         args.exit_signal = libc::SIGCHLD as u64;
         args.stack = (plan.program_stack_top - ChildStacks::STACK_BYTES) as u64;
         args.stack_size = ChildStacks::STACK_BYTES as u64;
-        let program =
-            check(e, Step::ForkProgram, 0, sys::clone3_on_stack(&mut args, program_entry, plan as *const ChildPlan as *const _))
-                as libc::pid_t;
+        let arg = plan as *const ChildPlan as *const libc::c_void;
+        // cgroup v2: straight into the box's cgroup. Any failure (EINVAL or E2BIG before Linux
+        // 5.7, and whatever else) falls back to the program writing itself there, which then
+        // reports what the kernel says about that cgroup.
+        let mut started = Err(libc::EINVAL);
+        if let (Some(dir), Some(&base)) = (&plan.cgroup_box, plan.cgroup_dirs.first()) {
+            let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+            if let Ok(fd) = sys!(libc::SYS_openat, base, dir.as_ptr(), flags) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = fd as u64;
+                plan.cgroup_entry.store(ENTRY_CLONE_INTO_CGROUP, Ordering::Release);
+                started = sys::clone3_on_stack(&mut args, program_entry, arg);
+                args.flags &= !CLONE_INTO_CGROUP;
+                args.cgroup = 0;
+                let _ = sys!(libc::SYS_close, fd);
+            }
+        }
+        if started.is_err() {
+            plan.cgroup_entry.store(ENTRY_CGROUP_PROCS, Ordering::Release);
+            started = sys::clone3_on_stack(&mut args, program_entry, arg);
+        }
+        let program = check(e, Step::ForkProgram, 0, started) as libc::pid_t;
         // Only the program keeps the failure pipe and stdio open; init keeps the status pipe.
         for &fd in plan.stdio.iter().chain([plan.err_fd].iter()) {
             let _ = sys!(libc::SYS_close, fd);
@@ -493,7 +529,9 @@ unsafe fn program_main(plan: &ChildPlan) -> ! {
     // SAFETY (whole function): raw system calls on the plan's prepared descriptors, strings and
     // structures, all alive until init is reaped.
     unsafe {
-        for (i, &dir) in plan.cgroup_dirs.iter().enumerate() {
+        // Unless init started us in the box's cgroup already.
+        let joined = plan.cgroup_entry.load(Ordering::Acquire) == ENTRY_CLONE_INTO_CGROUP;
+        for (i, &dir) in plan.cgroup_dirs.iter().enumerate().filter(|_| !joined) {
             let flags = libc::O_WRONLY | libc::O_CLOEXEC;
             let fd = check(e, Step::JoinCgroup, i as u32, sys!(libc::SYS_openat, dir, plan.cgroup_procs.as_ptr(), flags));
             // "0": the writing process.

@@ -23,6 +23,6 @@ pub mod slot;
 pub mod spec;
 mod supervisor;
 
-pub use report::{Report, ReportLimits, Status};
+pub use report::{CgroupEntry, KillMethod, Report, ReportLimits, Status};
 pub use spec::{BindMount, HandedFd, Input, Limits, Output, RunSpec};
 pub use supervisor::{signal_name, CancelToken, Error, Sandbox, SandboxConfig, HOSTNAME, SLOTS, STATE_DIR, UID_BASE};

@@ -40,6 +40,40 @@ impl Status {
     }
 }
 
+/// How the program entered the box's cgroup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CgroupEntry {
+    /// The box's init started it directly in the box's cgroup (`clone3` with
+    /// `CLONE_INTO_CGROUP`: cgroup v2, Linux 5.7+): it never ran anywhere else.
+    #[serde(rename = "clone_into_cgroup")]
+    CloneIntoCgroup,
+    /// It wrote itself into the box's `cgroup.procs` first thing (cgroup v1, older kernels).
+    #[serde(rename = "cgroup.procs")]
+    CgroupProcs,
+}
+
+/// How the supervisor killed the processes of a box, when it had to (a limit, or processes
+/// left once the program had ended).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KillMethod {
+    /// One write to the box's `cgroup.kill` (cgroup v2, Linux 5.14+): the kernel kills every
+    /// process of the cgroup, including ones being forked meanwhile.
+    #[serde(rename = "cgroup.kill")]
+    CgroupKill,
+    /// Freeze the box's cgroup, SIGKILL each of its processes, thaw (cgroup v1, older v2).
+    #[serde(rename = "freeze+sigkill")]
+    FreezeSigkill,
+}
+
+impl KillMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KillMethod::CgroupKill => "cgroup.kill",
+            KillMethod::FreezeSigkill => "freeze+sigkill",
+        }
+    }
+}
+
 /// The limits a run was given, in the report's units.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportLimits {
@@ -80,6 +114,11 @@ pub struct Report {
     pub box_id: String,
     /// Host cgroup directories of the run (removed when the run returns).
     pub cgroup_paths: Vec<String>,
+    /// How the program entered the box's cgroup.
+    pub cgroup_entry: CgroupEntry,
+    /// How the supervisor killed the box's processes; `None` when it killed none (the program
+    /// ended by itself and the end of the box's pid namespace took whatever was left).
+    pub kill_method: Option<KillMethod>,
     pub limits: ReportLimits,
     /// CLOCK_MONOTONIC (ns) when the program ended: orders runs of one host against each other
     /// (who of an interactive pair finished first). Not part of the JSON report.

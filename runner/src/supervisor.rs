@@ -18,6 +18,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use crate::cgroup::{BoxCgroup, CgroupError, CgroupLimits, Hierarchy, JoinPoints,
 use crate::child::{self, ChildPlan, ChildStacks, Step, FAILURE_LEN, STATUS_LEN};
 use crate::mount::{self, DefaultTree, MountError, PendingTemplate, Template, TreeSettings};
 use crate::netns::{NetnsError, NetnsPool};
-use crate::report::{Report, ReportLimits, Status};
+use crate::report::{CgroupEntry, KillMethod, Report, ReportLimits, Status};
 use crate::seccomp::{self, SeccompError, SeccompPrograms};
 use crate::slot::{SlotError, SlotPool};
 use crate::spec::{Input, Output, RunSpec, DEFAULT_PATH};
@@ -88,6 +89,9 @@ pub struct SandboxConfig {
     pub slots: u32,
     /// `None`: detect from /proc/self/mountinfo.
     pub hierarchy: Option<Hierarchy>,
+    /// cgroup v2: the delegated cgroup the boxes go under, before `$JUDGE_CGROUP` and the
+    /// judge's own cgroup (see `Hierarchy::detect`); unused when `hierarchy` is given.
+    pub cgroup: Option<PathBuf>,
     /// How many runs this sandbox will do, when known (the CLI: 1). Resources made ahead of
     /// demand (network namespaces) stop there; more runs still work, they just wait for them.
     pub runs_hint: Option<usize>,
@@ -100,6 +104,7 @@ impl Default for SandboxConfig {
             uid_base: UID_BASE,
             slots: SLOTS,
             hierarchy: None,
+            cgroup: None,
             runs_hint: None,
         }
     }
@@ -173,7 +178,7 @@ impl Sandbox {
         let netns = NetnsPool::start(config.runs_hint).map_err(os("start the network namespace factory thread"))?;
         let hierarchy = match config.hierarchy {
             Some(h) => h,
-            None => Hierarchy::detect()?,
+            None => Hierarchy::detect_with(config.cgroup.as_deref())?,
         };
         let slots = SlotPool::new(&config.state_dir, config.slots)?;
         let cap_last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
@@ -338,10 +343,12 @@ impl Sandbox {
             end_time: None,
             init_exiting: false,
             kill_reason: None,
+            kill_method: None,
         };
         let outcome = w.watch();
         let failure = std::mem::take(&mut w.failure);
-        let Watch { mut running, pumps, exec_time, end_time, kill_reason, wait_status, ended_ns, init_exiting, .. } = w;
+        let Watch { mut running, pumps, exec_time, end_time, kill_reason, kill_method, wait_status, ended_ns, init_exiting, .. } =
+            w;
         if outcome.is_err() || !init_exiting {
             running.kill_and_reap();
         }
@@ -355,10 +362,13 @@ impl Sandbox {
         let wall = end_time.saturating_duration_since(exec_time);
         let ended_monotonic_ns =
             ended_ns.unwrap_or_else(|| monotonic_ns().saturating_sub(end_time.elapsed().as_nanos() as u64));
+        let cgroup_entry = running.cgroup_entry();
         let measured = measure(&cg);
-        if let Err(e) = cg.kill_all() {
+        let leftovers_killed = cg.kill_all().unwrap_or_else(|e| {
             tracing::error!(error = %e, box_id, "kill leftovers");
-        }
+            None
+        });
+        let kill_method = kill_method.or(leftovers_killed);
         let cgroup_paths: Vec<String> = cg.dirs().iter().map(|d| d.display().to_string()).collect();
         cg.remove()?;
         // Nothing of the box outlives the run (see `Watch::init_exiting`).
@@ -402,6 +412,8 @@ impl Sandbox {
             uid,
             box_id,
             cgroup_paths,
+            cgroup_entry,
+            kill_method,
             limits: ReportLimits {
                 cpu_time_ms: limits.cpu_time.as_millis() as u64,
                 wall_time_ms: limits.wall_time.as_millis() as u64,
@@ -468,6 +480,8 @@ impl Sandbox {
             go_fd: go_r.as_raw_fd(),
             cgroup_dirs: join.dirs(),
             cgroup_procs: join.procs().clone(),
+            cgroup_box: join.clone_into().cloned(),
+            cgroup_entry: AtomicU8::new(0),
             err_fd: err_w.as_raw_fd(),
             status_fd: status_w.as_raw_fd(),
             mounts,
@@ -860,7 +874,7 @@ fn clone_box<'a>(
         // SAFETY: the kernel stored a fresh pidfd for us.
         pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
         reaped: false,
-        _plan: plan,
+        plan,
         stacks: Some(stacks),
         pool,
     })
@@ -909,13 +923,22 @@ impl Drop for PinnedHere<'_> {
 struct RunningBox<'a> {
     pidfd: OwnedFd,
     reaped: bool,
-    /// Read by init and the program in place: never touched until they are gone.
-    _plan: Box<ChildPlan>,
+    /// Read by init and the program in place: never changed until they are gone (only its
+    /// atomic `cgroup_entry` is read meanwhile).
+    plan: Box<ChildPlan>,
     stacks: Option<ChildStacks>,
     pool: &'a Mutex<Vec<ChildStacks>>,
 }
 
 impl RunningBox<'_> {
+    /// How the program entered the box's cgroup (known once it has exec'd).
+    fn cgroup_entry(&self) -> CgroupEntry {
+        match self.plan.cgroup_entry.load(Ordering::Acquire) {
+            child::ENTRY_CLONE_INTO_CGROUP => CgroupEntry::CloneIntoCgroup,
+            _ => CgroupEntry::CgroupProcs,
+        }
+    }
+
     fn kill(&self) {
         if !self.reaped {
             // SAFETY: pidfd_send_signal(2) on our pidfd; killing a pid namespace's init kills
@@ -989,6 +1012,8 @@ struct Watch<'a, 'p> {
     /// The watch ended while the box's init was still exiting (all else of the box gone).
     init_exiting: bool,
     kill_reason: Option<KillReason>,
+    /// How the box's processes were killed, if the watch killed them.
+    kill_method: Option<KillMethod>,
 }
 
 const PUMP_CHUNK: usize = 64 * 1024;
@@ -1000,6 +1025,19 @@ impl Watch<'_, '_> {
 
     fn kill(&mut self, reason: KillReason) {
         self.kill_reason.get_or_insert(reason);
+        self.kill_box();
+    }
+
+    /// Kills the box through its cgroup (every process of the program, forking or not), then
+    /// its init (which ends the pid namespace).
+    fn kill_box(&mut self) {
+        match self.cg.kill() {
+            Ok(Some(m)) => {
+                self.kill_method.get_or_insert(m);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "kill the box through its cgroup"),
+        }
         self.running.kill();
     }
 
@@ -1084,7 +1122,8 @@ impl Watch<'_, '_> {
                 }
             }
             if fds[2].revents != 0 {
-                self.running.kill_and_reap();
+                self.kill_box();
+                self.running.reap();
                 return Err(Error::Cancelled);
             }
             if fds[0].revents == 0 && self.wait_status.is_some() && self.exec_time.is_some() && self.cg.is_empty()? {

@@ -17,10 +17,14 @@ pub struct JudgeArgs {
     /// Extra language table (TOML) merged over the built-in one.
     #[arg(long, value_name = "FILE")]
     pub languages: Option<PathBuf>,
+    /// cgroup v2: a delegated cgroup to put the boxes under (default: $JUDGE_CGROUP, else the
+    /// judge's own cgroup when it is delegated, else <cgroup2 root>/judge).
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<PathBuf>,
 }
 
 pub fn make_judge(args: &JudgeArgs, runs_hint: Option<usize>) -> Result<Judge> {
-    let config = runner::SandboxConfig { runs_hint, ..Default::default() };
+    let config = runner::SandboxConfig { runs_hint, cgroup: args.cgroup.clone(), ..Default::default() };
     let sandbox = runner::Sandbox::new(config).context("start the sandbox")?;
     let mut languages = LanguageTable::builtin();
     if let Some(f) = &args.languages {

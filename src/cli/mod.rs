@@ -2,7 +2,9 @@
 
 pub mod batch;
 mod judging;
+pub mod load;
 pub mod run;
+pub mod serve;
 pub mod submit;
 pub mod verify;
 
@@ -27,6 +29,15 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Grade a folder of submissions in parallel, with a progress bar and a CSV/JSON report.
     Batch(batch::BatchArgs),
+    /// The judging service: HTTP API, durable queue, local workers.
+    Serve(serve::ServeArgs),
+    /// Workers on another machine, sharing the service's PostgreSQL database.
+    Worker(serve::WorkerArgs),
+    /// Bearer tokens of the service.
+    Token(serve::TokenArgs),
+    /// Load generator: submit N submissions (or /v1/run calls) to a service, wait for every
+    /// verdict, report throughput and latency.
+    Load(load::LoadArgs),
 }
 
 /// Parses a size: bytes, or a number with K, M, G (powers of 1024; "KB", "KiB" accepted too).

@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// CPUs the box may run on, e.g. "0" or "0,1" (cpuset).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     cpus: Option<Vec<u32>>,
+    /// cgroup v2: a delegated cgroup to put the box under (default: $JUDGE_CGROUP, else the
+    /// judge's own cgroup when it is delegated, else <cgroup2 root>/judge).
+    #[arg(long, value_name = "PATH")]
+    cgroup: Option<PathBuf>,
     /// The program and its arguments.
     #[arg(last = true, required = true, value_name = "PROGRAM")]
     command: Vec<String>,
@@ -135,7 +139,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(m) => return fail(m, &args.report),
     };
-    let config = runner::SandboxConfig { runs_hint: Some(1), ..Default::default() };
+    let config = runner::SandboxConfig { runs_hint: Some(1), cgroup: args.cgroup.clone(), ..Default::default() };
     let sandbox = match Sandbox::new(config) {
         Ok(s) => s,
         Err(e) => return fail(e.to_string(), &args.report),

@@ -65,7 +65,7 @@ G
 echo 'passwd: files' > "$R/etc/nsswitch.conf"
 echo '127.0.0.1 localhost' > "$R/etc/hosts"
 
-for p in spin memhog forkbomb flood whoami sleep_ms net threads childspin ps blocked daemon; do
+for p in spin memhog forkbomb flood whoami sleep_ms net threads childspin ps blocked daemon setxattr; do
     gcc -O2 -static -pthread -o "$R/progs/$p" "$ROOT/tests/programs/$p.c" || die "gcc -static $p.c failed (libc6-dev?)"
 done
 cp "$ROOT/tests/vm/init" "$R/init"; chmod 755 "$R/init"

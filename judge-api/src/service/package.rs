@@ -133,8 +133,9 @@ pub fn cached(cache_dir: &Path, version: &str, normalized: &[u8]) -> Result<Path
         return Ok(target);
     }
     fs::create_dir_all(cache_dir).map_err(io_err("create package cache", cache_dir))?;
+    sweep_stale_unpacks(cache_dir);
     let tmp = tempfile::Builder::new()
-        .prefix(".unpack-")
+        .prefix(UNPACK_PREFIX)
         .tempdir_in(cache_dir)
         .map_err(io_err("create temporary directory in", cache_dir))?;
     if !normalized.starts_with(&[0x1f, 0x8b]) {
@@ -158,6 +159,22 @@ pub fn cached(cache_dir: &Path, version: &str, normalized: &[u8]) -> Result<Path
         Err(e) => {
             let _ = fs::remove_dir_all(&tmp_path);
             Err(PackageError::Io { op: "rename unpacked package to", path: target, source: e })
+        }
+    }
+}
+
+const UNPACK_PREFIX: &str = ".unpack-";
+/// Unpack directories older than this were left by a process that died while unpacking.
+const STALE_UNPACK: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes unpack directories left in `cache_dir` by processes killed while unpacking.
+fn sweep_stale_unpacks(cache_dir: &Path) {
+    let Ok(entries) = fs::read_dir(cache_dir) else { return };
+    for e in entries.flatten() {
+        let stale = e.file_name().to_string_lossy().starts_with(UNPACK_PREFIX)
+            && e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|age| age > STALE_UNPACK);
+        if stale {
+            let _ = fs::remove_dir_all(e.path());
         }
     }
 }

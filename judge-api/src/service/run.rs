@@ -20,6 +20,12 @@
 //! by the output limit), not files in `/box`. A request without input files, stdin content or
 //! `copy_out` touches no disk at all.
 //!
+//! A `/box` on a host directory is not a tmpfs: what the program writes there is bounded per
+//! file by the output limit but not in total (its page cache counts against the box's memory,
+//! but written-back pages do not). Give [`run`] a `scratch` on a tmpfs to bound it by the
+//! memory limit as the default `/box` is (tmpfs pages are charged to the writer's cgroup); it
+//! is also faster than a disk file system.
+//!
 //! Files read back are opened without following symlinks and must be regular files: a program
 //! cannot make the service read a host file through a link it planted in `/box`.
 

@@ -164,6 +164,28 @@ fn encode_path(path: &str) -> String {
     out
 }
 
+/// Undoes `encode_path` (and any percent-encoding in a URL); a `%` not followed by two hex
+/// digits stays as it is.
+fn decode_path(path: &str) -> String {
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The schema, version by version (index 0 is version 1).
 fn migrations(backend: Backend) -> Vec<Vec<String>> {
     let (serial, blob) = match backend {
@@ -270,7 +292,8 @@ impl Store {
             if path.is_empty() || path.contains(":memory:") {
                 return Err(StoreError::Url(url.into()));
             }
-            let path = Path::new(path);
+            let path = decode_path(path);
+            let path = Path::new(&path);
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
             let dir = std::fs::canonicalize(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
@@ -303,7 +326,7 @@ impl Store {
                 .map_err(connect)?;
             (Backend::Sqlite, pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = AnyPoolOptions::new().max_connections(16).connect(url).await.map_err(connect)?;
+            let pool = AnyPoolOptions::new().max_connections(10).connect(url).await.map_err(connect)?;
             (Backend::Postgres, pool)
         } else {
             return Err(StoreError::Url(url.into()));
@@ -327,8 +350,9 @@ impl Store {
     }
 
     /// `sqlite://DIR/judge.db` for a `--data DIR`.
+    /// (The path is percent-encoded where URL syntax would take it: `?`, `#`, `%`, spaces.)
     pub fn sqlite_url(data_dir: &std::path::Path) -> String {
-        format!("sqlite://{}", data_dir.join("judge.db").display())
+        format!("sqlite://{}", encode_path(&data_dir.join("judge.db").to_string_lossy()))
     }
 
     pub fn backend(&self) -> Backend {
@@ -907,6 +931,33 @@ impl Store {
         Ok(true)
     }
 
+    /// Gives a claim back (its worker is stopping): the submission is queued again at once
+    /// instead of when the lease expires; partial results are dropped. False when the lease
+    /// was lost already.
+    pub async fn release(&self, claim: &Claim) -> Result<bool> {
+        let op = "release claim";
+        let mut tx = self.begin(op).await?;
+        let r = sqlx::query(
+            "UPDATE submissions SET status = 'queued', compile_message = NULL, lease_id = NULL, lease_worker = NULL, \
+             lease_expires_ms = NULL WHERE id = $1 AND lease_id = $2",
+        )
+        .bind(claim.submission_id)
+        .bind(&claim.lease_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(q(op))?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(claim.submission_id).execute(&mut *tx).await.map_err(q(op))?;
+        self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
+        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        tx.commit().await.map_err(q(op))?;
+        wake(&self.inner.work);
+        wake(&self.inner.change);
+        Ok(true)
+    }
+
     /// Waits until a submission may be waiting (a NOTIFY or local wake) or `timeout` passes.
     pub async fn wait_for_work(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.inner.work.notified()).await;
@@ -1087,5 +1138,38 @@ async fn listen(mut listener: sqlx::postgres::PgListener, url: String, work: Arc
             Ok(l) => listener = l,
             Err(e) => tracing::warn!(error = %e, "database notifications: reconnect"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_connections_are_durable_wal_with_a_busy_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&Store::sqlite_url(&dir.path().join("x y%?#"))).await.unwrap();
+        for _ in 0..3 {
+            let mut c = store.pool().acquire().await.unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *c).await.unwrap();
+            assert_eq!(sync, 2, "synchronous = FULL");
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *c).await.unwrap();
+            assert_eq!(mode, "wal");
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *c).await.unwrap();
+            assert_eq!(busy, SQLITE_BUSY_TIMEOUT_MS as i64);
+        }
+        assert!(dir.path().join("x y%?#/judge.db").is_file(), "odd characters in the path are kept");
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(sqlite_path("sqlite:///a/b.db?mode=ro"), Some(("/a/b.db", Some("mode=ro"))));
+        assert_eq!(sqlite_path("sqlite:rel.db"), Some(("rel.db", None)));
+        assert_eq!(sqlite_path("postgres://x"), None);
+        assert_eq!(redact("postgres://judge:secret@h:5432/db"), "postgres://judge:***@h:5432/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(token_hash("jdg_x").len(), 64);
+        assert_eq!(decode_path(&encode_path("/a b/%?#/é")), "/a b/%?#/é");
+        assert_eq!(decode_path("/a%zz%4"), "/a%zz%4");
     }
 }

@@ -81,21 +81,30 @@ struct Shared {
     host: String,
 }
 
+type PreparedSlot = Arc<OnceCell<Arc<PreparedProblem>>>;
+
+/// A use counter, and per version: its last use and its (once) prepared problem.
+#[derive(Default)]
+struct Slots {
+    tick: u64,
+    by_version: HashMap<String, (u64, PreparedSlot)>,
+}
+
 /// Prepared problems by version, least recently used dropped first; the preparers of one
 /// version wait for a single preparation.
 struct PreparedCache {
-    slots: Mutex<(u64, HashMap<String, (u64, Arc<OnceCell<Arc<PreparedProblem>>>)>)>,
+    slots: Mutex<Slots>,
     capacity: usize,
 }
 
 impl PreparedCache {
     fn new(capacity: usize) -> Self {
-        PreparedCache { slots: Mutex::new((0, HashMap::new())), capacity }
+        PreparedCache { slots: Mutex::new(Slots::default()), capacity }
     }
 
-    fn slot(&self, version: &str) -> Arc<OnceCell<Arc<PreparedProblem>>> {
+    fn slot(&self, version: &str) -> PreparedSlot {
         let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let (tick, map) = &mut *guard;
+        let Slots { tick, by_version: map } = &mut *guard;
         *tick += 1;
         if let Some((used, cell)) = map.get_mut(version) {
             *used = *tick;
@@ -123,6 +132,9 @@ fn host_name() -> String {
 
 /// Runs `config.count` workers until `shutdown` resolves; a submission being judged at that
 /// moment is abandoned (its lease expires and another worker judges it again).
+///
+/// Abandoned submissions are given back with `Store::release`, so another worker takes them at
+/// once; only if that fails does the lease have to expire first.
 pub async fn run_workers(
     store: Store,
     judge: Arc<Judge>,
@@ -179,11 +191,13 @@ async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mu
         match shared.store.claim(&id, shared.config.lease).await {
             Ok(Some(claim)) => {
                 report(&shared, &id, "judging", judged).await;
-                let sid = claim.submission_id;
+                let held = claim.clone();
                 tokio::select! {
                     _ = judge_claim(&shared, claim, cpus.clone()) => judged += 1,
                     _ = stopped(&mut stop) => {
-                        tracing::info!(worker = %id, submission = sid, "stopping: submission abandoned (its lease will expire)");
+                        // Abandoned: back to the queue now, or when its lease expires if this fails.
+                        let released = shared.store.release(&held).await;
+                        tracing::info!(worker = %id, submission = held.submission_id, ?released, "stopping: submission abandoned");
                         break;
                     }
                 }
@@ -521,6 +535,7 @@ mod tests {
         let _c = c.slot("c"); // evicts b, the least recently used
         assert!(Arc::ptr_eq(&a, &c.slot("a")));
         let map = c.slots.lock().unwrap();
-        assert!(map.1.contains_key("a") && map.1.contains_key("c") && !map.1.contains_key("b"));
+        let v = &map.by_version;
+        assert!(v.contains_key("a") && v.contains_key("c") && !v.contains_key("b"));
     }
 }

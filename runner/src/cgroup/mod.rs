@@ -18,11 +18,18 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use crate::report::KillMethod;
+
 /// Name of the directory, in each hierarchy, under which the boxes' cgroups live.
 pub const BASE_NAME: &str = "judge";
 /// Prefix of a box's cgroup name; the rest is the slot number.
 pub const BOX_PREFIX: &str = "box-";
-const PROCS_FILE: &str = "cgroup.procs";
+/// cgroup v2, delegated mode: the leaf under the delegated cgroup that a judge started in that
+/// cgroup itself moves into (a cgroup with processes can enable no controllers for children).
+pub const SUPERVISOR_NAME: &str = "supervisor";
+/// Environment variable naming the delegated cgroup v2 directory the boxes go under.
+pub const CGROUP_ENV: &str = "JUDGE_CGROUP";
+pub(crate) const PROCS_FILE: &str = "cgroup.procs";
 
 /// Which cgroup interface the host offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +56,14 @@ pub enum CgroupError {
     Remove { path: PathBuf, source: io::Error },
     #[error("kill the processes of cgroup {path}: still busy after {waited:?}")]
     KillTimeout { path: PathBuf, waited: Duration },
+    #[error("the delegated cgroup {path} lacks the {missing} controller(s) (its cgroup.controllers: {available:?}), and the sandbox never runs a program without them: delegate them to it (systemd: Delegate=yes or Delegate=memory pids on the unit; by hand: echo '+memory +pids' > {parent}/cgroup.subtree_control)")]
+    NotDelegated { path: PathBuf, missing: String, available: String, parent: PathBuf },
+    #[error("the delegated cgroup {path} holds other processes ({pids}) besides this judge (pid {own}): cgroup v2 lets a cgroup with processes enable no controllers for its children; start judge in a cgroup of its own (systemd-run --scope -p Delegate=yes judge ...), or name an empty one with {env}=PATH")]
+    Occupied { path: PathBuf, pids: String, own: u32, env: &'static str },
+    #[error("read the extended attribute {name} of cgroup {path}: {source}")]
+    Xattr { path: PathBuf, name: &'static str, source: io::Error },
+    #[error("{what} {path}: {why}")]
+    BadDelegation { what: &'static str, path: PathBuf, why: String },
     #[error("swap is active on this host and {path} is missing (kernel booted without swap accounting): swap could extend the memory limit, so the sandbox refuses to run")]
     SwapUncontrolled { path: PathBuf },
 }
@@ -77,22 +92,62 @@ pub struct Hierarchy {
     /// Unit tests run against plain directories: files are created on write and removing a
     /// box removes its files too.
     fake: bool,
+    /// v2: the base is a cgroup handed to the judge (delegated mode), not `<root>/judge`: its
+    /// parent is not ours to write.
+    delegated: bool,
 }
 
 impl Hierarchy {
     /// Finds the cgroup hierarchies from /proc/self/mountinfo. A host with the v1 memory
     /// controller mounted is driven as v1 (hybrid hosts included); otherwise the cgroup2 mount
     /// must offer memory and pids.
+    ///
+    /// On cgroup v2 the boxes go under a delegated cgroup (see [`Hierarchy::v2_delegated`])
+    /// when one is named (`$JUDGE_CGROUP`), else by the judge's own cgroup from
+    /// /proc/self/cgroup: a cgroup namespace's root (a container) or a cgroup with systemd's
+    /// delegation mark (`trusted.delegate`, `Delegate=yes`) is used as the delegated cgroup, a
+    /// `supervisor` leaf made by an earlier judge means its parent, and anything else (the real
+    /// root, a login session's scope) means `<root>/judge`.
     pub fn detect() -> Result<Self> {
+        Self::detect_with(None)
+    }
+
+    /// As [`Hierarchy::detect`], with the delegated cgroup given explicitly (before
+    /// `$JUDGE_CGROUP`).
+    pub fn detect_with(delegated: Option<&Path>) -> Result<Self> {
+        let explicit = delegated
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(CGROUP_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
         let mountinfo = fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::MountInfo)?;
         let mounts = parse_cgroup_mounts(&mountinfo);
         if mounts.iter().any(|m| m.v1_controllers.iter().any(|c| c == "memory")) {
+            if let Some(p) = explicit {
+                return Err(CgroupError::BadDelegation {
+                    what: "delegated cgroup",
+                    path: p,
+                    why: "this host drives the boxes through cgroup v1 controllers; a delegated cgroup is a cgroup v2 feature".into(),
+                });
+            }
             return v1::hierarchy(&mounts);
         }
         match mounts.iter().find(|m| m.is_v2) {
-            Some(m) => v2::hierarchy(&m.mount_point, false),
+            Some(m) => v2::detect(&m.mount_point, explicit),
             None => Err(CgroupError::Unavailable("no cgroup or cgroup2 filesystem is mounted".into())),
         }
+    }
+
+    /// cgroup v2, delegated mode: the boxes go directly under `base` (`base/box-N`), a cgroup
+    /// handed to the judge (systemd `Delegate=yes`, a container's cgroup). `base` must offer
+    /// the memory and pids controllers. `own` is the judge's own cgroup: when it is `base`
+    /// itself, the judge moves into the leaf `base/supervisor` (it must be the only process
+    /// there), so that `base` may enable controllers for its children.
+    pub fn v2_delegated(base: &Path, own: &Path, fake: bool) -> Result<Self> {
+        v2::delegated(base, own, fake)
+    }
+
+    /// The directory the boxes' cgroups are made in (v1: the memory hierarchy's).
+    pub fn base(&self) -> &Path {
+        &self.bases[0].1
     }
 
     /// A v2 hierarchy rooted at `root` (a cgroup2 mount or a delegated subtree of one), or, with
@@ -185,10 +240,17 @@ impl Hierarchy {
         }
         let procs = CString::new(format!("{name}/{PROCS_FILE}"))
             .map_err(|_| CgroupError::Unavailable(format!("box name {name:?} contains a NUL byte")))?;
-        Ok(JoinPoints { dirs, procs })
+        // Not for a pinned run: before Linux 6.3 (and its stable backports), a task cloned into
+        // a cpuset cgroup kept its parent's CPUs; the write applies the cpuset everywhere.
+        let clone_into = match self.version {
+            CgroupVersion::V2 if !cpuset => CString::new(name).ok(),
+            _ => None,
+        };
+        Ok(JoinPoints { dirs, procs, clone_into })
     }
 
-    /// Creates a base directory (`judge`) of the boxes.
+    /// Creates a base directory (`judge`) of the boxes (delegated v2: enables the controllers
+    /// in the delegated cgroup).
     fn make_base(&self, base: &Path) -> Result<()> {
         match self.version {
             CgroupVersion::V1 => self.mkdir(base),
@@ -273,6 +335,7 @@ fn open_read(path: &Path) -> Result<File> {
 pub struct JoinPoints {
     dirs: Vec<OwnedFd>,
     procs: CString,
+    clone_into: Option<CString>,
 }
 
 impl JoinPoints {
@@ -284,6 +347,13 @@ impl JoinPoints {
     /// `box-N/cgroup.procs`, relative to each directory.
     pub fn procs(&self) -> &CString {
         &self.procs
+    }
+
+    /// cgroup v2: the box's directory (`box-N`) relative to the one base directory, for
+    /// starting the program in it with `clone3(CLONE_INTO_CGROUP)`; `None` where the program
+    /// must join by writing its `cgroup.procs` (v1, or a run pinned to CPUs).
+    pub fn clone_into(&self) -> Option<&CString> {
+        self.clone_into.as_ref()
     }
 }
 
@@ -452,16 +522,23 @@ impl BoxCgroup {
         }
     }
 
-    /// Kills every process in the box and waits until the cgroup is empty.
-    /// v2: `cgroup.kill` (Linux 5.14+); v1 (or older v2): freeze, SIGKILL each task, thaw.
-    pub fn kill_all(&self) -> Result<()> {
+    /// Kills every process in the box, without waiting for them to be gone; returns how, or
+    /// `None` when the box had no process. v2: `cgroup.kill` (Linux 5.14+); v1 (or older v2):
+    /// freeze, SIGKILL each task, thaw.
+    pub fn kill(&self) -> Result<Option<KillMethod>> {
         if self.fake || self.is_empty()? {
-            return Ok(());
+            return Ok(None);
         }
         match self.version {
-            CgroupVersion::V2 => v2::kill(self)?,
-            CgroupVersion::V1 => v1::kill(self)?,
+            CgroupVersion::V2 => v2::kill(self).map(Some),
+            CgroupVersion::V1 => v1::kill(self).map(Some),
         }
+    }
+
+    /// Kills every process in the box and waits until the cgroup is empty; returns how it
+    /// killed them, or `None` when the box had no process left.
+    pub fn kill_all(&self) -> Result<Option<KillMethod>> {
+        let Some(method) = self.kill()? else { return Ok(None) };
         let start = Instant::now();
         let limit = Duration::from_secs(5);
         while !self.is_empty()? {
@@ -470,7 +547,7 @@ impl BoxCgroup {
             }
             std::thread::sleep(Duration::from_micros(200));
         }
-        Ok(())
+        Ok(Some(method))
     }
 
     /// Removes every directory of the box (it must be empty of tasks).

@@ -124,6 +124,8 @@ fn join_points_open_every_base_and_name_the_boxs_procs_file() {
     assert_eq!(j.dirs().len(), 1);
     assert!(root.path().join("judge").is_dir(), "the base is made when missing");
     assert_eq!(j.procs().to_str().unwrap(), "box-6/cgroup.procs");
+    assert_eq!(j.clone_into().map(|c| c.to_str().unwrap()), Some("box-6"), "v2: the program is cloned into box-6");
+    assert_eq!(h.join_points("box-6", true).unwrap().clone_into(), None, "a pinned run joins by writing (cpuset)");
 
     let m = |c: &'static str| (c, root.path().join(c));
     for c in ["memory", "cpuacct", "pids", "freezer", "cpuset"] {
@@ -131,6 +133,7 @@ fn join_points_open_every_base_and_name_the_boxs_procs_file() {
     }
     let h = Hierarchy::v1_at(&[m("memory"), m("cpuacct"), m("pids"), m("freezer"), m("cpuset")], true).unwrap();
     assert_eq!(h.join_points("box-6", false).unwrap().dirs().len(), 4);
+    assert_eq!(h.join_points("box-6", false).unwrap().clone_into(), None, "v1 has no CLONE_INTO_CGROUP");
     assert_eq!(h.join_points("box-6", true).unwrap().dirs().len(), 5, "the cpuset hierarchy when pinned");
 }
 
@@ -157,4 +160,166 @@ fn mountinfo_parsing_finds_v1_controllers_and_cgroup2() {
     assert!(m[3].is_v2);
     assert_eq!(m[4].v1_controllers, vec!["xattr"]);
     assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
+}
+
+/// A fake delegated cgroup: `cgroup.controllers` as given, `cgroup.procs` with `procs`.
+fn fake_delegated(controllers: &str, procs: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("cgroup.controllers"), controllers).unwrap();
+    fs::write(d.path().join("cgroup.procs"), procs).unwrap();
+    d
+}
+
+#[test]
+fn v2_delegated_moves_the_judge_to_a_leaf_and_puts_the_boxes_beside_it() {
+    let me = std::process::id();
+    let d = fake_delegated("cpuset cpu io memory pids\n", &format!("{me}\n"));
+    let base = d.path();
+    let h = Hierarchy::v2_delegated(base, base, true).unwrap();
+    assert_eq!(h.base(), base);
+    // The judge left the delegated cgroup for its leaf; then the base enabled the controllers.
+    assert_eq!(read(&base.join("supervisor/cgroup.procs")), "0");
+    assert!(read(&base.join("cgroup.subtree_control")).contains("+memory +pids"));
+    let cg = h.create_box("box-8", &limits()).unwrap();
+    assert_eq!(cg.dirs(), &[base.join("box-8")]);
+    assert_eq!(read(&base.join("box-8/memory.max")), (64u64 << 20).to_string());
+    assert_eq!(h.existing_boxes(), vec!["box-8".to_string()], "the supervisor leaf is not a box");
+    assert!(h.join_points("box-8", false).unwrap().clone_into().is_some());
+    // Nothing is written above the delegated cgroup.
+    assert!(!base.parent().unwrap().join("cgroup.subtree_control").exists());
+    drop(cg);
+    assert!(!base.join("box-8").exists());
+}
+
+#[test]
+fn v2_delegated_leaves_a_judge_started_elsewhere_where_it_is() {
+    let d = fake_delegated("memory pids", "");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let h = Hierarchy::v2_delegated(d.path(), elsewhere.path(), true).unwrap();
+    assert!(!d.path().join("supervisor").exists());
+    assert!(read(&d.path().join("cgroup.subtree_control")).contains("+memory +pids"));
+    let _cg = h.create_box("box-1", &limits()).unwrap();
+    assert!(d.path().join("box-1").is_dir());
+}
+
+#[test]
+fn v2_delegated_without_memory_or_pids_fails_closed_naming_path_and_remedy() {
+    let me = std::process::id();
+    let d = fake_delegated("cpu io pids\n", &format!("{me}\n"));
+    let err = Hierarchy::v2_delegated(d.path(), d.path(), true).unwrap_err().to_string();
+    let parent = d.path().parent().unwrap().join("cgroup.subtree_control");
+    for needle in [&*d.path().to_string_lossy(), "memory", "Delegate=", "+memory +pids", &*parent.to_string_lossy()] {
+        assert!(err.contains(needle), "{needle:?} missing in: {err}");
+    }
+    assert!(!err.contains("lacks the memory, pids"), "pids is there: {err}");
+    assert!(!d.path().join("supervisor").exists(), "the judge must not move before the checks pass");
+    let d = fake_delegated("", "");
+    let err = Hierarchy::v2_delegated(d.path(), d.path(), true).unwrap_err().to_string();
+    assert!(err.contains("lacks the memory, pids controller(s)"), "{err}");
+}
+
+#[test]
+fn v2_delegated_with_other_processes_refuses_and_says_how_to_start() {
+    let me = std::process::id();
+    let d = fake_delegated("memory pids", &format!("1\n{me}\n"));
+    let err = Hierarchy::v2_delegated(d.path(), d.path(), true).unwrap_err().to_string();
+    assert!(err.contains("other processes (1)") && err.contains("systemd-run --scope") && err.contains("JUDGE_CGROUP"), "{err}");
+    assert!(!d.path().join("supervisor").exists());
+    assert!(!d.path().join("cgroup.subtree_control").exists());
+}
+
+#[test]
+fn v2_delegated_refuses_what_is_not_a_cgroup() {
+    let d = tempfile::tempdir().unwrap();
+    let err = Hierarchy::v2_delegated(d.path(), d.path(), true).unwrap_err().to_string();
+    assert!(err.contains(&*d.path().to_string_lossy()) && err.contains("not a cgroup v2 directory"), "{err}");
+    let err = Hierarchy::v2_delegated(Path::new("relative/x"), d.path(), true).unwrap_err().to_string();
+    assert!(err.contains("relative/x"), "{err}");
+}
+
+#[test]
+fn own_cgroup_comes_from_the_v2_line() {
+    let m = Path::new("/sys/fs/cgroup");
+    assert_eq!(v2::own_cgroup(m, "0::/system.slice/judge.service\n"), Some(m.join("system.slice/judge.service")));
+    assert_eq!(v2::own_cgroup(m, "9:name=systemd:/\n4:memory:/x\n0::/\n"), Some(m.to_path_buf()));
+    assert_eq!(v2::own_cgroup(m, "0::/../../elsewhere\n"), None, "outside our cgroup namespace");
+    assert_eq!(v2::own_cgroup(m, "4:memory:/x\n"), None);
+}
+
+#[test]
+fn v2_implicit_rule_on_the_facts() {
+    use v2::{decide, Mode, OwnFacts};
+    let f = OwnFacts::default();
+    assert_eq!(decide(OwnFacts { real_root: true, ..f }), Mode::Root);
+    assert_eq!(decide(OwnFacts { ns_root: true, ..f }), Mode::Delegated, "a container's cgroup");
+    assert_eq!(decide(OwnFacts { delegate_mark: true, ..f }), Mode::Delegated, "Delegate=yes");
+    assert_eq!(decide(OwnFacts { supervisor_leaf: true, ..f }), Mode::DelegatedParent);
+    assert_eq!(decide(OwnFacts { supervisor_leaf: true, delegate_mark: true, ..f }), Mode::DelegatedParent);
+    assert_eq!(decide(OwnFacts { ns_root: true, supervisor_leaf: true, ..f }), Mode::Delegated);
+    assert_eq!(decide(f), Mode::Root, "a session scope without the mark: boxes under <root>/judge");
+}
+
+/// A fake cgroup2 mount: `dirs` below it, and every directory on the way, are cgroups (they
+/// have `cgroup.type`); the top has it
+/// only when it stands for a cgroup namespace's root.
+fn fake_mount(dirs: &[&str], ns_root: bool) -> tempfile::TempDir {
+    let m = tempfile::tempdir().unwrap();
+    fs::write(m.path().join("cgroup.controllers"), "memory pids\n").unwrap();
+    if ns_root {
+        fs::write(m.path().join("cgroup.type"), "domain\n").unwrap();
+    }
+    for d in dirs {
+        let mut p = m.path().to_path_buf();
+        for c in Path::new(d) {
+            p.push(c);
+            fs::create_dir_all(&p).unwrap();
+            fs::write(p.join("cgroup.type"), "domain\n").unwrap();
+        }
+    }
+    m
+}
+
+/// Sets an extended attribute on `path`; `false` where the filesystem has no such attributes.
+fn set_xattr(path: &Path, name: &str, value: &str) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: NUL-terminated strings and a value buffer that all outlive the call.
+    let r = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    if r == 0 {
+        return true;
+    }
+    let e = io::Error::last_os_error();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOTSUP), "setxattr {name} on {}: {e}", path.display());
+    false
+}
+
+#[test]
+fn v2_implicit_rule_reads_the_facts_from_the_cgroupfs() {
+    let session = "user.slice/user-0.slice/session-3.scope";
+    let m = fake_mount(&[session, "system.slice/judge.service/supervisor"], false);
+    let mount = m.path();
+    assert_eq!(v2::implicit(mount, mount).unwrap(), v2::Mode::Root, "the real root");
+    assert_eq!(v2::implicit(mount, &mount.join(session)).unwrap(), v2::Mode::Root, "a session scope without the mark");
+    assert_eq!(v2::implicit(mount, &mount.join("system.slice/judge.service/supervisor")).unwrap(), v2::Mode::DelegatedParent);
+    // A leaf named supervisor right under the real root is not an earlier judge's.
+    let m2 = fake_mount(&["supervisor"], false);
+    assert_eq!(v2::implicit(m2.path(), &m2.path().join("supervisor")).unwrap(), v2::Mode::Root);
+    let ns = fake_mount(&[], true);
+    assert_eq!(v2::implicit(ns.path(), ns.path()).unwrap(), v2::Mode::Delegated, "a cgroup namespace's root");
+
+    // systemd's mark (user.delegate here: trusted.* on a plain filesystem needs CAP_SYS_ADMIN).
+    let scope = mount.join(session);
+    if !set_xattr(&scope, "user.delegate", "0") {
+        eprintln!("v2_implicit_rule_reads_the_facts_from_the_cgroupfs: no user xattrs on {}, mark not checked", mount.display());
+        return;
+    }
+    assert!(!v2::delegate_mark(&scope).unwrap(), "\"0\" is no mark");
+    assert_eq!(v2::implicit(mount, &scope).unwrap(), v2::Mode::Root);
+    set_xattr(&scope, "user.delegate", "1");
+    assert!(v2::delegate_mark(&scope).unwrap());
+    assert_eq!(v2::implicit(mount, &scope).unwrap(), v2::Mode::Delegated, "Delegate=yes");
+    // The mark alone makes no delegated cgroup of the real root.
+    set_xattr(mount, "user.delegate", "1");
+    assert_eq!(v2::implicit(mount, mount).unwrap(), v2::Mode::Root);
 }

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupMount, CgroupVersion, Hierarchy, Result, BASE_NAME};
+use super::{swap_active, BoxCgroup, CgroupError, CgroupLimits, CgroupMount, CgroupVersion, Hierarchy, KillMethod, Result, BASE_NAME};
 
 const MEMORY_LIMIT: &str = "memory.limit_in_bytes";
 const MEMSW_LIMIT: &str = "memory.memsw.limit_in_bytes";
@@ -42,7 +42,7 @@ pub(super) fn from_mount_points(points: &[(&'static str, PathBuf)]) -> Result<Hi
         bases.push(("freezer", p.join(BASE_NAME)));
     }
     let cpuset_base = points.iter().find(|(n, _)| *n == "cpuset").map(|(_, p)| p.join(BASE_NAME));
-    Ok(Hierarchy { version: CgroupVersion::V1, bases, cpuset_base, fake: false })
+    Ok(Hierarchy { version: CgroupVersion::V1, bases, cpuset_base, fake: false, delegated: false })
 }
 
 fn dir_of(h: &Hierarchy, controller: &str, name: &str) -> PathBuf {
@@ -107,7 +107,7 @@ fn read_trim(path: &Path, fake: bool) -> Result<String> {
 
 /// Freeze (where the freezer is mounted) so nothing forks while we kill, SIGKILL every task,
 /// thaw so the kills are delivered.
-pub(super) fn kill(cg: &BoxCgroup) -> Result<()> {
+pub(super) fn kill(cg: &BoxCgroup) -> Result<KillMethod> {
     let freezer = &cg.freezer_dir;
     if let Some(f) = &freezer {
         let _ = super::write_file(&f.join(FREEZER_STATE), "FROZEN", false);
@@ -132,6 +132,6 @@ pub(super) fn kill(cg: &BoxCgroup) -> Result<()> {
     if let Some(f) = &freezer {
         super::write_file(&f.join(FREEZER_STATE), "THAWED", false)?;
     }
-    Ok(())
+    Ok(KillMethod::FreezeSigkill)
 }
 

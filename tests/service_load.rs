@@ -1,0 +1,48 @@
+//! The load generator against a real service (bounded, loopback): every submission judged,
+//! none lost, no errors; and `POST /v1/run` of `/bin/true` under concurrency. Throughput and
+//! latency figures are in BENCHMARKS.md (a 1000-submission run); this test only checks
+//! correctness, never timings.
+//! Run inside a throwaway namespace: `unshare -m -p -f --mount-proc cargo test --test service_load`.
+
+mod service_common;
+
+use std::process::Command;
+
+use serde_json::Value;
+use service_common::*;
+
+fn load(args: &[&str], token: &str) -> Value {
+    let out = Command::new(JUDGE).arg("load").args(args).arg("--json").env("JUDGE_TOKEN", token).output().expect("run judge load");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "judge load {args:?} failed: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("judge load output is not JSON ({e}): {text}"))
+}
+
+#[test]
+fn load_generator_judges_every_submission_and_runs_every_command() {
+    let tmp = tempdir("judge-load-");
+    let data = tmp.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let admin = add_token("admin", &["--data", data_s]);
+    let submitter = add_token("submitter", &["--data", data_s]);
+    let svc = Service::start("serve", &["--data", data_s, "--workers", "2"], tmp.path());
+    svc.upload_problem(&admin, "ab", targz(&ab_package(tmp.path(), 3)));
+    let src = tmp.path().join("ab.py");
+    write_file(&src, AB_PY);
+
+    let r = load(&["--url", &svc.base, "--problem", "ab", "--language", "python", "--source", src.to_str().unwrap(), "--count", "100", "--concurrency", "16"], &submitter);
+    assert_eq!((r["ok"].as_u64(), r["errors"].as_u64(), r["lost"].as_u64()), (Some(100), Some(0), Some(0)), "{r}");
+
+    let r = load(&["--url", &svc.base, "--run", r#"{"cmd":[{"args":["/bin/true"]}]}"#, "--count", "300", "--concurrency", "8"], &submitter);
+    assert_eq!((r["ok"].as_u64(), r["errors"].as_u64()), (Some(300), Some(0)), "{r}");
+
+    // The load generator notices failures: a wrong expectation makes every submission an error.
+    let out = Command::new(JUDGE)
+        .args(["load", "--url", &svc.base, "--problem", "ab", "--language", "python", "--source", src.to_str().unwrap(), "--count", "3", "--expect", "WA", "--json"])
+        .env("JUDGE_TOKEN", &submitter)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["errors"].as_u64(), Some(3), "{r}");
+}
