@@ -370,12 +370,12 @@ async fn wait_returns_when_finished() {
     // Listing and filters.
     let id2 = env.submit(submission("p")).await;
     let all = env.call(Method::GET, "/v1/submissions", &env.submitter, None).await.json();
-    let ids: Vec<i64> = all.as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = all["submissions"].as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [id2, id]);
     let done = env.call(Method::GET, "/v1/submissions?status=done&verdict=AC&problem=p", &env.submitter, None).await.json();
-    assert_eq!(done.as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect::<Vec<_>>(), [id]);
+    assert_eq!(done["submissions"].as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect::<Vec<_>>(), [id]);
     let page = env.call(Method::GET, &format!("/v1/submissions?before_id={id2}&limit=5000"), &env.submitter, None).await.json();
-    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_eq!(page["submissions"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -551,7 +551,7 @@ async fn problem_upload_list_fetch_delete() {
     assert_eq!(again["version"], version.as_str());
 
     let list = env.call(Method::GET, "/v1/problems", &env.submitter, None).await.json();
-    assert_eq!(list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect::<Vec<_>>(), ["hello-ab"]);
+    assert_eq!(list["problems"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect::<Vec<_>>(), ["hello-ab"]);
     let detail = env.call(Method::GET, "/v1/problems/hello-ab", &env.submitter, None).await.json();
     assert_eq!((detail["current"]["version"].as_str(), detail["versions"].as_array().unwrap().len()), (Some(version.as_str()), 1), "{detail}");
 
@@ -826,7 +826,7 @@ async fn serve_records_settings_answers_and_shuts_down() {
     let admin = store.add_token(Role::Admin, "serve test").await.unwrap();
     let r = client.get(format!("{base}/v1/languages")).bearer_auth(&admin).send().await.unwrap();
     let langs: Value = r.json().await.unwrap();
-    assert!(langs.as_array().unwrap().iter().any(|l| l["id"] == "python" && l["extensions"] == json!(["py"])), "{langs}");
+    assert!(langs["languages"].as_array().unwrap().iter().any(|l| l["id"] == "python" && l["extensions"] == json!(["py"])), "{langs}");
 
     // Shutdown ends it.
     let _ = stop.send(());

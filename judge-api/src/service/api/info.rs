@@ -26,6 +26,11 @@ pub struct LanguageInfo {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LanguageList {
+    pub languages: Vec<LanguageInfo>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `ok`.
     pub status: String,
@@ -36,10 +41,10 @@ pub struct Health {
     get,
     path = "/v1/languages",
     tag = "service",
-    responses((status = 200, body = Vec<LanguageInfo>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = LanguageList), (status = 401, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn languages(State(ctx): State<Arc<Ctx>>, _: Submitter) -> axum::Json<Vec<LanguageInfo>> {
+pub async fn languages(State(ctx): State<Arc<Ctx>>, _: Submitter) -> axum::Json<LanguageList> {
     let languages: Vec<LanguageInfo> = ctx
         .app
         .judge
@@ -48,7 +53,7 @@ pub async fn languages(State(ctx): State<Arc<Ctx>>, _: Submitter) -> axum::Json<
         .iter()
         .map(|l| LanguageInfo { id: l.id.clone(), name: l.name.clone(), extensions: l.extensions.clone(), unavailable: l.unavailable.clone() })
         .collect();
-    axum::Json(languages)
+    axum::Json(LanguageList { languages })
 }
 
 /// 200 when the database answers, 503 otherwise (no token needed).

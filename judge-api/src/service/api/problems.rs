@@ -23,6 +23,13 @@ pub struct UploadParams {
     pub name: String,
 }
 
+/// The current version of every problem.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProblemList {
+    /// By name.
+    pub problems: Vec<ProblemVersion>,
+}
+
 /// One problem: its current version (none once deleted) and every stored version.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProblemDetail {
@@ -106,13 +113,13 @@ pub async fn upload_problem(
     path = "/v1/problems",
     tag = "problems",
     responses(
-        (status = 200, description = "By name", body = Vec<ProblemVersion>),
+        (status = 200, body = ProblemList),
         (status = 401, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
-pub async fn list_problems(State(ctx): State<Arc<Ctx>>, _: Submitter) -> Result<axum::Json<Vec<ProblemVersion>>, ApiError> {
-    Ok(axum::Json(ctx.app.store.problems().await?))
+pub async fn list_problems(State(ctx): State<Arc<Ctx>>, _: Submitter) -> Result<axum::Json<ProblemList>, ApiError> {
+    Ok(axum::Json(ProblemList { problems: ctx.app.store.problems().await? }))
 }
 
 /// A problem: its current version and every stored version.

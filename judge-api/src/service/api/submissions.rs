@@ -55,6 +55,13 @@ pub struct BatchCreated {
     pub ids: Vec<i64>,
 }
 
+/// Submissions, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmissionList {
+    /// Newest first, without per-test results.
+    pub submissions: Vec<Submission>,
+}
+
 /// `?wait=` of a read.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -210,14 +217,25 @@ pub async fn get_submission(
     };
     let deadline = Instant::now() + wait;
     loop {
-        let sub = ctx.app.store.submission(id).await?.ok_or_else(|| unknown_submission(id))?;
         let now = Instant::now();
-        if sub.status == Status::Done || now >= deadline {
-            return Ok(axum::Json(sub));
+        if now >= deadline {
+            break;
+        }
+        // Only the status while waiting (every change anywhere wakes every waiter): the whole
+        // submission is read once, at the end.
+        let status = match ctx.app.store.test_results_from(id, i64::MAX).await {
+            Ok((status, _)) => status,
+            Err(_) if ctx.app.store.submission(id).await?.is_none() => return Err(unknown_submission(id)),
+            Err(e) => return Err(e.into()),
+        };
+        if status == Status::Done {
+            break;
         }
         // Bounded so a missed wake-up costs at most a second.
         ctx.app.store.wait_for_change((deadline - now).min(Duration::from_secs(1))).await;
     }
+    let sub = ctx.app.store.submission(id).await?.ok_or_else(|| unknown_submission(id))?;
+    Ok(axum::Json(sub))
 }
 
 /// Submissions, newest first, without their per-test results.
@@ -227,7 +245,7 @@ pub async fn get_submission(
     tag = "submissions",
     params(SubmissionFilter),
     responses(
-        (status = 200, description = "Newest first, without per-test results", body = Vec<Submission>),
+        (status = 200, body = SubmissionList),
         (status = 400, description = "Bad filter", body = ErrorBody),
         (status = 401, body = ErrorBody),
     ),
@@ -237,13 +255,13 @@ pub async fn list_submissions(
     State(ctx): State<Arc<Ctx>>,
     _: Submitter,
     Query(mut filter): Query<SubmissionFilter>,
-) -> Result<axum::Json<Vec<Submission>>, ApiError> {
+) -> Result<axum::Json<SubmissionList>, ApiError> {
     match filter.limit {
         Some(n) if n < 1 => return Err(ApiError::bad_request("invalid_query", format!("limit={n} is less than 1"))),
         Some(n) if n > 1000 => filter.limit = Some(1000),
         _ => {}
     }
-    Ok(axum::Json(ctx.app.store.list_submissions(&filter).await?))
+    Ok(axum::Json(SubmissionList { submissions: ctx.app.store.list_submissions(&filter).await? }))
 }
 
 /// Puts a submission back in the queue (a judging in progress is abandoned: its results are
