@@ -538,3 +538,33 @@ async fn release_requeues(place: &Place) {
     assert_eq!((b.submission_id, b.attempt), (id, 2));
 }
 both!(release_requeues_, release_requeues);
+
+/// PostgreSQL only: the LISTEN connection is killed; the store reconnects and wakes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_listener_reconnects() {
+    let Some(place) = postgres_place("postgres_listener_reconnects").await else { return };
+    let store = open(&place).await;
+    let other = open(&place).await;
+    let mut admin = sqlx::PgConnection::connect(&place.url()).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, vec![true, true], "both stores' LISTEN connections were found and ended");
+    // Reconnecting wakes everyone once (notifications may have been missed); let that pass.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    store.wait_for_work(Duration::from_millis(50)).await;
+    let w = store.clone();
+    let task = tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        w.wait_for_work(Duration::from_secs(10)).await;
+        t.elapsed()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    other.create_submissions(&[new_sub("a", None)]).await.unwrap();
+    let waited = task.await.unwrap();
+    assert!(waited < Duration::from_secs(5), "no wake through NOTIFY after the reconnect: {waited:?}");
+    assert!(waited >= Duration::from_millis(150), "woken before the submission was made: {waited:?}");
+}

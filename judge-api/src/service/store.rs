@@ -753,6 +753,18 @@ impl Store {
                          OR (status IN ('compiling', 'running') AND lease_expires_ms < $4) ORDER BY id LIMIT 1{lock}) \
              RETURNING id, attempts, problem, version, language, source, all_tests"
         );
+        // A plain read first: an idle worker's poll of an empty queue takes no write lock.
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM submissions WHERE status = 'queued' \
+             OR (status IN ('compiling', 'running') AND lease_expires_ms < $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(q(op))?;
+        if waiting.is_none() {
+            return Ok(None);
+        }
         let mut tx = self.begin(op).await?;
         let row = sqlx::query(&sql)
             .bind(&lease_id)
