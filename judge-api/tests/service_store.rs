@@ -523,6 +523,46 @@ async fn wakeups(place: &Place) {
 }
 both!(wakeups_, wakeups);
 
+/// `changes().wait_for(id)` wakes for its submission only (from this store and, on PostgreSQL,
+/// through NOTIFY's payload from another pool), and a change after subscribing is never missed.
+async fn changes_by_id(place: &Place) {
+    let store = open(place).await;
+    let other = open(place).await;
+    let ids = store.create_submissions(&[new_sub("a", None), new_sub("a", None)]).await.unwrap();
+    let (first, second) = (ids[0], ids[1]);
+    for writer in [&store, &other] {
+        // Subscribed before the change: it is seen even though nobody waited yet.
+        let mut early = store.changes();
+        let c = writer.claim("w", LEASE).await.unwrap().unwrap();
+        assert!(early.wait_for(c.submission_id, Duration::from_secs(5)).await, "a change before the wait was missed");
+
+        // A waiter on another submission sleeps through this one's changes.
+        let watched = if c.submission_id == first { second } else { first };
+        let mut rx = store.changes();
+        let t = std::time::Instant::now();
+        let waiter = tokio::spawn(async move { rx.wait_for(watched, Duration::from_millis(700)).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(writer.add_test_result(&c, 0, &test_result("1", Verdict::AC)).await.unwrap());
+        assert!(writer.finish(&c, &Outcome::Judged(result(Verdict::AC, vec![]))).await.unwrap());
+        assert!(!waiter.await.unwrap(), "woken by another submission's change");
+        assert!(t.elapsed() >= Duration::from_millis(650), "{:?}", t.elapsed());
+
+        // And wakes for its own.
+        let mut rx = store.changes();
+        let waiter = tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            (rx.wait_for(watched, Duration::from_secs(10)).await, t.elapsed())
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(writer.rejudge(watched).await.unwrap());
+        let (woke, waited) = waiter.await.unwrap();
+        assert!(woke && waited < Duration::from_secs(5), "woke {woke} after {waited:?}");
+        // Leave the queue as it was for the next writer.
+        assert!(writer.rejudge(c.submission_id).await.unwrap());
+    }
+}
+both!(changes_by_id_, changes_by_id);
+
 async fn release_requeues(place: &Place) {
     let store = open(place).await;
     let id = store.create_submissions(&[new_sub("a", None)]).await.unwrap()[0];
