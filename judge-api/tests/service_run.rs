@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use judge_api::service::run::{self, OutputFile, RunRequest, RunRequestError, RunResponse};
+use judge_api::service::run::{self, RunOutputFile, RunRequest, RunRequestError, RunResponse};
 use runner::{Sandbox, Status};
 
 fn sandbox() -> &'static Sandbox {
@@ -40,9 +40,9 @@ fn ok(json: serde_json::Value) -> RunResponse {
     run_json(json.clone()).unwrap_or_else(|e| panic!("{json}: {e}"))
 }
 
-fn text(r: &run::CommandResult, name: &str) -> String {
+fn text(r: &run::RunResult, name: &str) -> String {
     match r.files.get(name) {
-        Some(OutputFile::Content(s)) => s.clone(),
+        Some(RunOutputFile::Content(s)) => s.clone(),
         other => panic!("{name}: {other:?} (errors {:?})", r.file_errors),
     }
 }
@@ -91,7 +91,7 @@ fn stdin_content_base64_and_file() {
     assert_eq!(text(&r.results[0], "stdout"), "abc\ndef\n");
     // Bytes that are not UTF-8 come back as base64.
     let r = ok(serde_json::json!({"cmd": [{"args": ["/bin/cat"], "stdin": {"base64": "/wABAg=="}, "copy_out": ["stdout"]}]}));
-    assert_eq!(r.results[0].files["stdout"], OutputFile::Base64("/wABAg==".into()));
+    assert_eq!(r.results[0].files["stdout"], RunOutputFile::Base64("/wABAg==".into()));
     let r = ok(serde_json::json!({"cmd": [{
         "args": ["/bin/cat"], "stdin": {"file": "in.txt"},
         "files": {"in.txt": {"content": "from a file\n"}}, "copy_out": ["stdout"]}]}));

@@ -523,6 +523,46 @@ async fn wakeups(place: &Place) {
 }
 both!(wakeups_, wakeups);
 
+/// `changes().wait_for(id)` wakes for its submission only (from this store and, on PostgreSQL,
+/// through NOTIFY's payload from another pool), and a change after subscribing is never missed.
+async fn changes_by_id(place: &Place) {
+    let store = open(place).await;
+    let other = open(place).await;
+    let ids = store.create_submissions(&[new_sub("a", None), new_sub("a", None)]).await.unwrap();
+    let (first, second) = (ids[0], ids[1]);
+    for writer in [&store, &other] {
+        // Subscribed before the change: it is seen even though nobody waited yet.
+        let mut early = store.changes();
+        let c = writer.claim("w", LEASE).await.unwrap().unwrap();
+        assert!(early.wait_for(c.submission_id, Duration::from_secs(5)).await, "a change before the wait was missed");
+
+        // A waiter on another submission sleeps through this one's changes.
+        let watched = if c.submission_id == first { second } else { first };
+        let mut rx = store.changes();
+        let t = std::time::Instant::now();
+        let waiter = tokio::spawn(async move { rx.wait_for(watched, Duration::from_millis(700)).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(writer.add_test_result(&c, 0, &test_result("1", Verdict::AC)).await.unwrap());
+        assert!(writer.finish(&c, &Outcome::Judged(result(Verdict::AC, vec![]))).await.unwrap());
+        assert!(!waiter.await.unwrap(), "woken by another submission's change");
+        assert!(t.elapsed() >= Duration::from_millis(650), "{:?}", t.elapsed());
+
+        // And wakes for its own.
+        let mut rx = store.changes();
+        let waiter = tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            (rx.wait_for(watched, Duration::from_secs(10)).await, t.elapsed())
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(writer.rejudge(watched).await.unwrap());
+        let (woke, waited) = waiter.await.unwrap();
+        assert!(woke && waited < Duration::from_secs(5), "woke {woke} after {waited:?}");
+        // Leave the queue as it was for the next writer.
+        assert!(writer.rejudge(c.submission_id).await.unwrap());
+    }
+}
+both!(changes_by_id_, changes_by_id);
+
 async fn release_requeues(place: &Place) {
     let store = open(place).await;
     let id = store.create_submissions(&[new_sub("a", None)]).await.unwrap()[0];
@@ -538,3 +578,33 @@ async fn release_requeues(place: &Place) {
     assert_eq!((b.submission_id, b.attempt), (id, 2));
 }
 both!(release_requeues_, release_requeues);
+
+/// PostgreSQL only: the LISTEN connection is killed; the store reconnects and wakes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_listener_reconnects() {
+    let Some(place) = postgres_place("postgres_listener_reconnects").await else { return };
+    let store = open(&place).await;
+    let other = open(&place).await;
+    let mut admin = sqlx::PgConnection::connect(&place.url()).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, vec![true, true], "both stores' LISTEN connections were found and ended");
+    // Reconnecting wakes everyone once (notifications may have been missed); let that pass.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    store.wait_for_work(Duration::from_millis(50)).await;
+    let w = store.clone();
+    let task = tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        w.wait_for_work(Duration::from_secs(10)).await;
+        t.elapsed()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    other.create_submissions(&[new_sub("a", None)]).await.unwrap();
+    let waited = task.await.unwrap();
+    assert!(waited < Duration::from_secs(5), "no wake through NOTIFY after the reconnect: {waited:?}");
+    assert!(waited >= Duration::from_millis(150), "woken before the submission was made: {waited:?}");
+}

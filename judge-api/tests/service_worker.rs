@@ -233,3 +233,80 @@ async fn stopping_gives_the_submission_being_judged_back() {
     let w = store.workers().await.unwrap();
     assert_eq!((w.len(), w[0].state.as_str(), w[0].judged), (1, "stopped", 0));
 }
+
+/// A stand-in for the service's `GET /v1/packages/{version}`: serves one package to the
+/// bearer of `secret`, counting requests.
+async fn package_server(version: String, bytes: Vec<u8>, secret: &'static str) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let app = axum::Router::new().route(
+        "/v1/packages/{version}",
+        axum::routing::get(move |axum::extract::Path(v): axum::extract::Path<String>, headers: HeaderMap| {
+            let (h, version, bytes) = (h.clone(), version.clone(), bytes.clone());
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                let auth = headers.get("authorization").and_then(|a| a.to_str().ok()).unwrap_or("");
+                if auth != format!("Bearer {secret}") {
+                    return Err(StatusCode::UNAUTHORIZED);
+                }
+                if v != version {
+                    return Err(StatusCode::NOT_FOUND);
+                }
+                Ok(bytes)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn packages_over_http_and_a_java_submission() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Store::sqlite_url(dir.path())).await.unwrap();
+    let version = upload(&store, &dir.path().join("scratch")).await;
+    let bytes = store.package(&version).await.unwrap().unwrap();
+    let (url, hits) = package_server(version.clone(), bytes, "s3cret").await;
+    store.set_setting(judge_api::service::settings::SERVICE_URL, &format!("{url}/")).await.unwrap();
+    store.set_setting(judge_api::service::settings::WORKER_SECRET, "s3cret").await.unwrap();
+
+    let run = |cache: PathBuf| {
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let config = WorkerConfig { count: 1, pin_cpus: false, lease: Duration::from_secs(30), cache_dir: cache, fetch_over_http: true };
+        let task = tokio::spawn(run_workers(store.clone(), judge(), config, async move {
+            let _ = rx.await;
+        }));
+        (stop, task)
+    };
+    let ids = store
+        .create_submissions(&[submission(&version, "accepted/FloatMean.java", "java", false), submission(&version, "accepted/mean.c", "c", false)])
+        .await
+        .unwrap();
+    let (stop, task) = run(dir.path().join("cache1"));
+    wait_done(&store, &ids, Duration::from_secs(300)).await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    for id in &ids {
+        let s = store.submission(*id).await.unwrap().unwrap();
+        assert_eq!(s.verdict, Some(Verdict::AC), "{s:?}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched once, then cached and prepared once");
+
+    // A wrong secret: the package cannot be fetched, the submission is a judge error naming why.
+    store.set_setting(judge_api::service::settings::WORKER_SECRET, "wrong").await.unwrap();
+    let id = store.create_submissions(&[submission(&version, "accepted/mean.c", "c", false)]).await.unwrap()[0];
+    let (stop, task) = run(dir.path().join("cache2"));
+    wait_done(&store, &[id], Duration::from_secs(120)).await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    let s = store.submission(id).await.unwrap().unwrap();
+    assert_eq!(s.verdict, Some(Verdict::JE));
+    let error = s.error.unwrap_or_default();
+    assert!(error.contains("401") && error.contains(&url) && error.contains(&version), "{error}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "a client error is not retried");
+}

@@ -3,6 +3,7 @@
 # database they may use (CI: export JUDGE_TEST_DATABASE_URL="$(tests/pg/start.sh)").
 # Idempotent; run as root. The role may create databases: tests make one per test and drop it.
 set -eu
+cd /  # psql as postgres: no "could not change directory" noise
 VERSION=15
 CLUSTER=main
 PORT=5432

@@ -74,18 +74,18 @@ const STDERR: &str = "stderr";
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
     /// One command, or two connected as `pipe` says.
-    pub cmd: Vec<Command>,
+    pub cmd: Vec<RunCommand>,
     /// How two commands are connected: `forward` (cmd 0's stdout is cmd 1's stdin) or
     /// `interactive` (that, and cmd 1's stdout is cmd 0's stdin; both run at the same time).
     /// One command: `none` (the default).
     #[serde(default)]
-    pub pipe: PipeMode,
+    pub pipe: RunPipeMode,
 }
 
 /// How the commands of a request are connected.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum PipeMode {
+pub enum RunPipeMode {
     /// One command, not connected to anything.
     #[default]
     None,
@@ -95,12 +95,12 @@ pub enum PipeMode {
     Interactive,
 }
 
-impl PipeMode {
+impl RunPipeMode {
     pub fn as_str(self) -> &'static str {
         match self {
-            PipeMode::None => "none",
-            PipeMode::Forward => "forward",
-            PipeMode::Interactive => "interactive",
+            RunPipeMode::None => "none",
+            RunPipeMode::Forward => "forward",
+            RunPipeMode::Interactive => "interactive",
         }
     }
 }
@@ -108,7 +108,7 @@ impl PipeMode {
 /// One program to run in a fresh box.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Command {
+pub struct RunCommand {
     /// The program (a path in the box, or a name looked up in `PATH` =
     /// `/usr/local/bin:/usr/bin:/bin`) and its arguments.
     pub args: Vec<String>,
@@ -118,11 +118,11 @@ pub struct Command {
     /// The program's stdin: text, base64 bytes, or one of `files`; `/dev/null` when absent.
     /// Must be absent when a pipe feeds this command's stdin.
     #[serde(default)]
-    pub stdin: Option<Stdin>,
+    pub stdin: Option<RunStdin>,
     /// Files put in the working directory `/box` before the run, by name (one path component:
     /// no `/`, not `.` or `..`).
     #[serde(default)]
-    pub files: BTreeMap<String, InputFile>,
+    pub files: BTreeMap<String, RunInputFile>,
     /// Resource limits; each absent field takes `judge run`'s default.
     #[serde(default)]
     pub limits: RunLimits,
@@ -139,7 +139,7 @@ pub struct Command {
 /// Where a command's stdin comes from.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Stdin {
+pub enum RunStdin {
     /// This text.
     Content(String),
     /// These bytes, base64 (standard alphabet, padded).
@@ -151,7 +151,7 @@ pub enum Stdin {
 /// An input file: exactly one of `content` (text) and `base64` (bytes).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct InputFile {
+pub struct RunInputFile {
     /// The file's text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
@@ -185,18 +185,18 @@ pub struct RunLimits {
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 pub struct RunResponse {
     /// One result per command, in the order of `cmd`.
-    pub results: Vec<CommandResult>,
+    pub results: Vec<RunResult>,
 }
 
 /// What one command did: the sandbox's report (the fields of `judge run --report`) and the
 /// files asked for.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
-pub struct CommandResult {
+pub struct RunResult {
     #[serde(flatten)]
     #[schema(value_type = RunReport)]
     pub report: Report,
     /// The `copy_out` entries that were found, by name.
-    pub files: BTreeMap<String, OutputFile>,
+    pub files: BTreeMap<String, RunOutputFile>,
     /// Names of returned files cut at `copy_out_max_bytes`.
     pub files_truncated: Vec<String>,
     /// `copy_out` entries that could not be returned (missing, not a regular file, ...), with
@@ -207,19 +207,19 @@ pub struct CommandResult {
 /// A returned file: `content` when it is UTF-8 text, else `base64`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum OutputFile {
+pub enum RunOutputFile {
     /// The file as text.
     Content(String),
     /// The file's bytes, base64 (standard alphabet, padded): it was not UTF-8.
     Base64(String),
 }
 
-impl OutputFile {
+impl RunOutputFile {
     /// The file's bytes.
     pub fn bytes(&self) -> Vec<u8> {
         match self {
-            OutputFile::Content(s) => s.as_bytes().to_vec(),
-            OutputFile::Base64(b) => base64::engine::general_purpose::STANDARD.decode(b).unwrap_or_default(),
+            RunOutputFile::Content(s) => s.as_bytes().to_vec(),
+            RunOutputFile::Base64(b) => base64::engine::general_purpose::STANDARD.decode(b).unwrap_or_default(),
         }
     }
 }
@@ -347,9 +347,9 @@ fn capped<T: PartialOrd + std::fmt::Display + Copy>(field: &str, value: Option<T
 fn plan(req: &RunRequest) -> Result<Vec<Plan>, RunRequestError> {
     match (req.cmd.len(), req.pipe) {
         (0, _) => return Err(invalid("cmd: at least one command is needed".into())),
-        (1, PipeMode::None) | (2, PipeMode::Forward | PipeMode::Interactive) => {}
+        (1, RunPipeMode::None) | (2, RunPipeMode::Forward | RunPipeMode::Interactive) => {}
         (1, p) => return Err(invalid(format!("pipe: {:?} needs two commands, cmd has one", p.as_str()))),
-        (2, PipeMode::None) => return Err(invalid("pipe: two commands must be connected (\"forward\" or \"interactive\")".into())),
+        (2, RunPipeMode::None) => return Err(invalid("pipe: two commands must be connected (\"forward\" or \"interactive\")".into())),
         (n, _) => return Err(invalid(format!("cmd: {n} commands; at most two (connected by pipe)"))),
     }
     let mut input_bytes = 0u64;
@@ -415,18 +415,18 @@ fn plan(req: &RunRequest) -> Result<Vec<Plan>, RunRequestError> {
             files.push((name.clone(), bytes, file.executable));
         }
         let piped_in = match req.pipe {
-            PipeMode::None => false,
-            PipeMode::Forward => i == 1,
-            PipeMode::Interactive => true,
+            RunPipeMode::None => false,
+            RunPipeMode::Forward => i == 1,
+            RunPipeMode::Interactive => true,
         };
         let stdin = match &c.stdin {
             None => None,
             Some(_) if piped_in => {
                 return Err(invalid(format!("{}: must be absent, the pipe ({:?}) feeds it", f("stdin"), req.pipe.as_str())))
             }
-            Some(Stdin::Content(t)) => Some(PlanStdin::Bytes(t.as_bytes().to_vec())),
-            Some(Stdin::Base64(b)) => Some(PlanStdin::Bytes(decode_base64(&f("stdin.base64"), b)?)),
-            Some(Stdin::File(name)) => {
+            Some(RunStdin::Content(t)) => Some(PlanStdin::Bytes(t.as_bytes().to_vec())),
+            Some(RunStdin::Base64(b)) => Some(PlanStdin::Bytes(decode_base64(&f("stdin.base64"), b)?)),
+            Some(RunStdin::File(name)) => {
                 check_name(&f("stdin.file"), name)?;
                 if !c.files.contains_key(name) {
                     return Err(invalid(format!("{}: {name:?} is not one of the command's files", f("stdin.file"))));
@@ -441,9 +441,9 @@ fn plan(req: &RunRequest) -> Result<Vec<Plan>, RunRequestError> {
             return Err(invalid(format!("{}: the request's input files and stdin exceed {MAX_INPUT_BYTES} bytes", f("files"))));
         }
         let piped_out = match req.pipe {
-            PipeMode::None => false,
-            PipeMode::Forward => i == 0,
-            PipeMode::Interactive => true,
+            RunPipeMode::None => false,
+            RunPipeMode::Forward => i == 0,
+            RunPipeMode::Interactive => true,
         };
         if c.copy_out.len() > MAX_FILES {
             return Err(invalid(format!("{}: {} names; at most {MAX_FILES}", f("copy_out"), c.copy_out.len())));
@@ -575,12 +575,12 @@ pub fn run(sandbox: &runner::Sandbox, req: &RunRequest, scratch: &std::path::Pat
         }
 
         let reports = match req.pipe {
-            PipeMode::None => vec![run_one(sandbox, &plans[0].spec, 0)],
-            PipeMode::Forward | PipeMode::Interactive => {
+            RunPipeMode::None => vec![run_one(sandbox, &plans[0].spec, 0)],
+            RunPipeMode::Forward | RunPipeMode::Interactive => {
                 let (a_to_b_r, a_to_b_w) = pipe()?;
                 plans[0].spec.stdout = Output::Handed(HandedFd::new(a_to_b_w));
                 plans[1].spec.stdin = Input::Handed(HandedFd::new(a_to_b_r));
-                if req.pipe == PipeMode::Interactive {
+                if req.pipe == RunPipeMode::Interactive {
                     let (b_to_a_r, b_to_a_w) = pipe()?;
                     plans[1].spec.stdout = Output::Handed(HandedFd::new(b_to_a_w));
                     plans[0].spec.stdin = Input::Handed(HandedFd::new(b_to_a_r));
@@ -613,7 +613,7 @@ pub fn run(sandbox: &runner::Sandbox, req: &RunRequest, scratch: &std::path::Pat
                 captured.push((c.name, c.reader.join().unwrap_or_else(|_| Err(io::Error::other("the reader panicked")))));
             }
             let report = report?;
-            let mut r = CommandResult { report, files: BTreeMap::new(), files_truncated: Vec::new(), file_errors: BTreeMap::new() };
+            let mut r = RunResult { report, files: BTreeMap::new(), files_truncated: Vec::new(), file_errors: BTreeMap::new() };
             for name in &p.copy_out {
                 let got = match captured.iter_mut().find(|(n, _)| n == name) {
                     Some((_, bytes)) => match std::mem::replace(bytes, Ok(Vec::new())) {
@@ -674,7 +674,7 @@ fn pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), RunRequestErro
 /// Reads a file the box may have written: no symlink is followed, only a regular file is read
 /// (a FIFO does not block), at most `max` bytes. Text when UTF-8 (a character cut by the limit
 /// is dropped), else base64.
-fn read_back(path: &Path, max: u64) -> Result<(OutputFile, bool), String> {
+fn read_back(path: &Path, max: u64) -> Result<(RunOutputFile, bool), String> {
     let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -695,18 +695,18 @@ fn read_back(path: &Path, max: u64) -> Result<(OutputFile, bool), String> {
     Ok((encode(bytes, truncated), truncated))
 }
 
-fn encode(bytes: Vec<u8>, truncated: bool) -> OutputFile {
+fn encode(bytes: Vec<u8>, truncated: bool) -> RunOutputFile {
     match String::from_utf8(bytes) {
-        Ok(s) => OutputFile::Content(s),
+        Ok(s) => RunOutputFile::Content(s),
         Err(e) => {
             let u = e.utf8_error();
             // Cut inside a character at the end: the text up to it.
             if truncated && u.error_len().is_none() {
                 let mut b = e.into_bytes();
                 b.truncate(u.valid_up_to());
-                return OutputFile::Content(String::from_utf8(b).unwrap_or_default());
+                return RunOutputFile::Content(String::from_utf8(b).unwrap_or_default());
             }
-            OutputFile::Base64(base64::engine::general_purpose::STANDARD.encode(e.as_bytes()))
+            RunOutputFile::Base64(base64::engine::general_purpose::STANDARD.encode(e.as_bytes()))
         }
     }
 }
@@ -783,12 +783,12 @@ mod tests {
 
     #[test]
     fn outputs_are_text_or_base64() {
-        assert_eq!(encode(b"hi\n".to_vec(), false), OutputFile::Content("hi\n".into()));
-        assert_eq!(encode(vec![0xff, 0], false), OutputFile::Base64("/wA=".into()));
+        assert_eq!(encode(b"hi\n".to_vec(), false), RunOutputFile::Content("hi\n".into()));
+        assert_eq!(encode(vec![0xff, 0], false), RunOutputFile::Base64("/wA=".into()));
         // "é" cut in the middle by the limit: the text before it.
-        assert_eq!(encode(vec![b'a', 0xc3], true), OutputFile::Content("a".into()));
-        assert_eq!(encode(vec![b'a', 0xc3], false), OutputFile::Base64("YcM=".into()));
-        assert_eq!(OutputFile::Base64("/wA=".into()).bytes(), vec![0xff, 0]);
+        assert_eq!(encode(vec![b'a', 0xc3], true), RunOutputFile::Content("a".into()));
+        assert_eq!(encode(vec![b'a', 0xc3], false), RunOutputFile::Base64("YcM=".into()));
+        assert_eq!(RunOutputFile::Base64("/wA=".into()).bytes(), vec![0xff, 0]);
     }
 
     #[test]
@@ -803,8 +803,8 @@ mod tests {
         assert!(st.success());
         assert_eq!(read_back(&d.path().join("fifo"), 100).unwrap_err(), "not a regular file");
         fs::write(d.path().join("big"), "abcdef").unwrap();
-        assert_eq!(read_back(&d.path().join("big"), 3).unwrap(), (OutputFile::Content("abc".into()), true));
-        assert_eq!(read_back(&d.path().join("big"), 6).unwrap(), (OutputFile::Content("abcdef".into()), false));
+        assert_eq!(read_back(&d.path().join("big"), 3).unwrap(), (RunOutputFile::Content("abc".into()), true));
+        assert_eq!(read_back(&d.path().join("big"), 6).unwrap(), (RunOutputFile::Content("abcdef".into()), false));
     }
 }
 
@@ -813,7 +813,7 @@ mod schema_tests {
     #[test]
     fn the_result_schema_documents_the_report_fields() {
         use utoipa::PartialSchema;
-        let s = serde_json::to_string(&super::CommandResult::schema()).unwrap();
+        let s = serde_json::to_string(&super::RunResult::schema()).unwrap();
         assert!(s.contains("RunReport"), "{s}");
         assert!(s.contains("files_truncated"), "{s}");
     }

@@ -92,8 +92,9 @@ struct Inner {
     backend: Backend,
     /// Woken when work may be waiting (local writes, or NOTIFY on `judge_queue`).
     work: Arc<Notify>,
-    /// Woken when a submission changed (local writes, or NOTIFY on `judge_change`).
-    change: Arc<Notify>,
+    /// Which submission changed (local writes, or NOTIFY on `judge_change` with the id as
+    /// payload); `None` when any may have (notifications were lost while reconnecting).
+    changes: Changed,
     /// The LISTEN task on PostgreSQL; stopped with the store.
     listener: Option<tokio::task::JoinHandle<()>>,
 }
@@ -106,7 +107,41 @@ impl Drop for Inner {
     }
 }
 
-type Wakes = (Arc<Notify>, Arc<Notify>);
+/// Sends the id of each changed submission to every subscriber (`Store::changes`).
+type Changed = tokio::sync::broadcast::Sender<Option<i64>>;
+
+type Wakes = (Arc<Notify>, Changed);
+
+/// Changes buffered per subscriber before it lags (a lagging subscriber re-reads: no change is
+/// lost, only the filtering).
+const CHANGES_BUFFER: usize = 1024;
+
+fn new_wakes() -> Wakes {
+    (Arc::new(Notify::new()), tokio::sync::broadcast::channel(CHANGES_BUFFER).0)
+}
+
+/// A subscription to submission changes (`Store::changes`). Subscribe before reading what
+/// you wait on, then wait: nothing that changed after the subscription is missed.
+pub struct Changes {
+    rx: tokio::sync::broadcast::Receiver<Option<i64>>,
+}
+
+impl Changes {
+    /// Waits until submission `id` may have changed (true) or `timeout` passed (false).
+    /// Changes of other submissions do not wake the caller: a `?wait` or an SSE stream costs
+    /// nothing while other submissions are judged.
+    pub async fn wait_for(&mut self, id: i64, timeout: Duration) -> bool {
+        let until = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(until, self.rx.recv()).await {
+                Err(_) => return false,
+                Ok(Ok(Some(changed))) if changed != id => continue,
+                // This one, an unknown one, lagged, or the store is gone: re-read.
+                Ok(_) => return true,
+            }
+        }
+    }
+}
 
 /// The wakes of an SQLite database file, shared by the stores this process opened on it
 /// (another process writing the same file is not seen: workers then find work by polling).
@@ -116,7 +151,7 @@ fn local_wakes(file: &Path) -> Wakes {
     if let Some((_, w)) = all.iter().find(|(f, _)| f == file) {
         return w.clone();
     }
-    let w = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let w = new_wakes();
     all.push((file.to_owned(), w.clone()));
     w
 }
@@ -331,20 +366,20 @@ impl Store {
         } else {
             return Err(StoreError::Url(url.into()));
         };
-        let (work, change) = match &sqlite_file {
+        let (work, changes) = match &sqlite_file {
             // Every Store of this process on the same file shares the wakes.
             Some(file) => local_wakes(file),
-            None => (Arc::new(Notify::new()), Arc::new(Notify::new())),
+            None => new_wakes(),
         };
         let listener = match backend {
             Backend::Postgres => {
                 // The first LISTEN connects here so a bad URL fails at open; later drops reconnect.
                 let l = sqlx::postgres::PgListener::connect(url).await.map_err(connect)?;
-                Some(tokio::spawn(listen(l, url.to_owned(), work.clone(), change.clone())))
+                Some(tokio::spawn(listen(l, url.to_owned(), work.clone(), changes.clone())))
             }
             Backend::Sqlite => None,
         };
-        let store = Store { inner: Arc::new(Inner { pool, backend, work, change, listener }) };
+        let store = Store { inner: Arc::new(Inner { pool, backend, work, changes, listener }) };
         store.migrate().await?;
         Ok(store)
     }
@@ -378,6 +413,21 @@ impl Store {
             tx.execute(format!("NOTIFY {channel}").as_str()).await.map_err(q(op))?;
         }
         Ok(())
+    }
+
+    /// Inside a transaction: NOTIFY `judge_change` with the submission's id on PostgreSQL
+    /// (delivered at commit); nothing on SQLite. After the commit, call `changed(id)`.
+    async fn notify_change_in(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: i64, op: &'static str) -> Result<()> {
+        if self.inner.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL_CHANGE).bind(id.to_string()).execute(&mut **tx).await.map_err(q(op))?;
+        }
+        Ok(())
+    }
+
+    /// Tells this process's subscribers that submission `id` changed.
+    fn changed(&self, id: i64) {
+        // No subscriber is not an error.
+        let _ = self.inner.changes.send(Some(id));
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -700,10 +750,10 @@ impl Store {
         }
         sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(id).execute(&mut *tx).await.map_err(q(op))?;
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
-        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        self.notify_change_in(&mut tx, id, op).await?;
         tx.commit().await.map_err(q(op))?;
         wake(&self.inner.work);
-        wake(&self.inner.change);
+        self.changed(id);
         Ok(true)
     }
 
@@ -753,6 +803,18 @@ impl Store {
                          OR (status IN ('compiling', 'running') AND lease_expires_ms < $4) ORDER BY id LIMIT 1{lock}) \
              RETURNING id, attempts, problem, version, language, source, all_tests"
         );
+        // A plain read first: an idle worker's poll of an empty queue takes no write lock.
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM submissions WHERE status = 'queued' \
+             OR (status IN ('compiling', 'running') AND lease_expires_ms < $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(q(op))?;
+        if waiting.is_none() {
+            return Ok(None);
+        }
         let mut tx = self.begin(op).await?;
         let row = sqlx::query(&sql)
             .bind(&lease_id)
@@ -782,9 +844,9 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(q(op))?;
-        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
         tx.commit().await.map_err(q(op))?;
-        wake(&self.inner.change);
+        self.changed(claim.submission_id);
         Ok(Some(claim))
     }
 
@@ -814,9 +876,9 @@ impl Store {
         if r.rows_affected() == 0 {
             return Ok(false);
         }
-        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
         tx.commit().await.map_err(q(op))?;
-        wake(&self.inner.change);
+        self.changed(claim.submission_id);
         Ok(true)
     }
 
@@ -856,9 +918,9 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(q(op))?;
-        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
         tx.commit().await.map_err(q(op))?;
-        wake(&self.inner.change);
+        self.changed(claim.submission_id);
         Ok(true)
     }
 
@@ -925,9 +987,9 @@ impl Store {
                 .await
                 .map_err(q(op))?;
         }
-        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
         tx.commit().await.map_err(q(op))?;
-        wake(&self.inner.change);
+        self.changed(claim.submission_id);
         Ok(true)
     }
 
@@ -951,10 +1013,10 @@ impl Store {
         }
         sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(claim.submission_id).execute(&mut *tx).await.map_err(q(op))?;
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
-        self.notify_in(&mut tx, CHANNEL_CHANGE, op).await?;
+        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
         tx.commit().await.map_err(q(op))?;
         wake(&self.inner.work);
-        wake(&self.inner.change);
+        self.changed(claim.submission_id);
         Ok(true)
     }
 
@@ -966,7 +1028,13 @@ impl Store {
     /// Waits until some submission changed (a test result or a final result was stored,
     /// by any worker on any machine) or `timeout` passes. For `?wait=` and SSE streams.
     pub async fn wait_for_change(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.inner.change.notified()).await;
+        let mut rx = self.inner.changes.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.recv()).await;
+    }
+
+    /// A subscription to changes of submissions, by id (see `Changes::wait_for`).
+    pub fn changes(&self) -> Changes {
+        Changes { rx: self.inner.changes.subscribe() }
     }
 
     // --- workers (for /metrics) ---
@@ -1109,24 +1177,26 @@ fn redact(url: &str) -> String {
 
 /// The LISTEN task of a PostgreSQL store: turns notifications into local wakes. When the
 /// connection drops it wakes everyone (notifications may have been missed) and reconnects.
-async fn listen(mut listener: sqlx::postgres::PgListener, url: String, work: Arc<Notify>, change: Arc<Notify>) {
+async fn listen(mut listener: sqlx::postgres::PgListener, url: String, work: Arc<Notify>, changes: Changed) {
     loop {
         match listener.listen_all([CHANNEL_QUEUE, CHANNEL_CHANGE]).await {
             Ok(()) => loop {
                 match listener.try_recv().await {
                     Ok(Some(n)) if n.channel() == CHANNEL_QUEUE => wake(&work),
-                    Ok(Some(_)) => wake(&change),
+                    Ok(Some(n)) => {
+                        let _ = changes.send(n.payload().parse::<i64>().ok());
+                    }
                     Ok(None) => {
                         // Lost and reconnected by the next call: anything sent meanwhile is gone.
                         tracing::warn!("database notifications: connection lost, reconnecting");
                         wake(&work);
-                        wake(&change);
+                        let _ = changes.send(None);
                         break;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "database notifications");
                         wake(&work);
-                        wake(&change);
+                        let _ = changes.send(None);
                         break;
                     }
                 }

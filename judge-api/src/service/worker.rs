@@ -193,7 +193,7 @@ async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mu
                 report(&shared, &id, "judging", judged).await;
                 let held = claim.clone();
                 tokio::select! {
-                    _ = judge_claim(&shared, claim, cpus.clone()) => judged += 1,
+                    stored = judge_claim(&shared, claim, cpus.clone()) => judged += stored as i64,
                     _ = stopped(&mut stop) => {
                         // Abandoned: back to the queue now, or when its lease expires if this fails.
                         let released = shared.store.release(&held).await;
@@ -226,8 +226,8 @@ async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mu
     report(&shared, &id, "stopped", judged).await;
 }
 
-/// Judges one claim and stores the outcome under its lease.
-async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>) {
+/// Judges one claim and stores the outcome under its lease; true when it was stored.
+async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>) -> bool {
     let claim = Arc::new(claim);
     let lost = Arc::new(AtomicBool::new(false));
     let heartbeat = tokio::spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone()));
@@ -237,7 +237,7 @@ async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>)
         Ok(Some(result)) => Outcome::Judged(result),
         Ok(None) => {
             tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
-            return;
+            return false;
         }
         Err(Failure::Judge(message)) => {
             tracing::warn!(submission = sid, error = %message, "judge error");
@@ -246,19 +246,23 @@ async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>)
         Err(Failure::Store(e)) => {
             tracing::warn!(submission = sid, error = %e, "store failed while judging; the lease will expire and it is judged again");
             tokio::time::sleep(STORE_BACKOFF).await;
-            return;
+            return false;
         }
     };
     if lost.load(Ordering::SeqCst) {
         tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
-        return;
+        return false;
     }
     match shared.store.finish(&claim, &outcome).await {
-        Ok(true) => {}
-        Ok(false) => tracing::info!(submission = sid, worker = %claim.worker, "lease lost before the result was stored; result dropped"),
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::info!(submission = sid, worker = %claim.worker, "lease lost before the result was stored; result dropped");
+            false
+        }
         Err(e) => {
             tracing::warn!(submission = sid, error = %e, "storing the result failed; the lease will expire and it is judged again");
             tokio::time::sleep(STORE_BACKOFF).await;
+            false
         }
     }
 }
