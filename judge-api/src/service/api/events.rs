@@ -4,8 +4,9 @@
 //! - `test`: one per stored test result, in order, the `judge submit --json` fields plus `index`;
 //! - `done`: the whole submission once judged; then the stream ends.
 //!
-//! The stream polls the store (`test_results_from`) after each `wait_for_change` (at most a
-//! second apart), so it follows workers on any machine: only the database connects them.
+//! The stream reads the store (`test_results_from`) whenever the submission changed (the
+//! store's change notifications: LISTEN/NOTIFY on PostgreSQL) and at least every second, so it
+//! follows workers on any machine: only the database connects them.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -85,6 +86,8 @@ async fn follow(store: Store, id: i64, tx: mpsc::Sender<Event>) {
 async fn follow_inner(store: &Store, id: i64, tx: &mpsc::Sender<Event>) -> Result<(), ApiError> {
     let mut last_status: Option<Status> = None;
     let mut next_index = 0i64;
+    // Subscribed before the first read: a change between a read and the wait still wakes it.
+    let mut changes = store.changes();
     loop {
         if tx.is_closed() {
             return Ok(());
@@ -115,6 +118,6 @@ async fn follow_inner(store: &Store, id: i64, tx: &mpsc::Sender<Event>) -> Resul
             let _ = tx.send(event("done", &sub)).await;
             return Ok(());
         }
-        store.wait_for_change(POLL).await;
+        changes.wait_for(id, POLL).await;
     }
 }

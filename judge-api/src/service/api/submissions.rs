@@ -216,13 +216,14 @@ pub async fn get_submission(
         Some(s) => return Err(ApiError::bad_request("invalid_query", format!("wait={s} is not a number of seconds >= 0"))),
     };
     let deadline = Instant::now() + wait;
+    // Subscribed before the first read: a change between the read and the wait still wakes it.
+    let mut changes = ctx.app.store.changes();
     loop {
         let now = Instant::now();
         if now >= deadline {
             break;
         }
-        // Only the status while waiting (every change anywhere wakes every waiter): the whole
-        // submission is read once, at the end.
+        // Only the status while waiting: the whole submission is read once, at the end.
         let status = match ctx.app.store.test_results_from(id, i64::MAX).await {
             Ok((status, _)) => status,
             Err(_) if ctx.app.store.submission(id).await?.is_none() => return Err(unknown_submission(id)),
@@ -231,8 +232,8 @@ pub async fn get_submission(
         if status == Status::Done {
             break;
         }
-        // Bounded so a missed wake-up costs at most a second.
-        ctx.app.store.wait_for_change((deadline - now).min(Duration::from_secs(1))).await;
+        // Woken by changes of this submission only; re-read at least every second anyway.
+        changes.wait_for(id, (deadline - now).min(Duration::from_secs(1))).await;
     }
     let sub = ctx.app.store.submission(id).await?.ok_or_else(|| unknown_submission(id))?;
     Ok(axum::Json(sub))
