@@ -868,6 +868,15 @@ impl Drop for PgDb {
     }
 }
 
+impl PgDb {
+    /// Drops the database now (its connections too).
+    async fn drop_now(&self) {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        sqlx::Executor::execute(&mut c, format!("DROP DATABASE {} WITH (FORCE)", self.name).as_str()).await.unwrap();
+    }
+}
+
 async fn postgres_db(test: &str) -> Option<PgDb> {
     use sqlx::Connection;
     let Ok(admin_url) = std::env::var("JUDGE_TEST_DATABASE_URL") else {
@@ -921,4 +930,13 @@ async fn events_and_wait_follow_a_worker_elsewhere_on_postgres() {
     let s = tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("?wait did not return").unwrap();
     assert_eq!(s["status"], "done");
     eprintln!("done reached the stream and ?wait in {:?}", t.elapsed());
+
+    // The database gone: /healthz says 503 in the error shape, within its own timeout.
+    assert_eq!(env.request(Method::GET, "/healthz", None, None).await.status, StatusCode::OK);
+    pg.drop_now().await;
+    let t = Instant::now();
+    let (code, msg) = env.request(Method::GET, "/healthz", None, None).await.error(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(code, "store_error", "{msg}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    env.request(Method::GET, "/metrics", None, None).await.error(StatusCode::SERVICE_UNAVAILABLE);
 }
