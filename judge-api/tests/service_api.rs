@@ -419,6 +419,36 @@ async fn events_stream_tests_in_order_then_done() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_start_over_when_rejudged_mid_stream() {
+    let Some(env) = start().await else { return };
+    env.fake_problem("p").await;
+    let id = env.submit(submission("p")).await;
+    let mut sse = events(&env, id).await;
+    assert_eq!(sse.expect("status").await["status"], "queued");
+    let first = env.claim().await;
+    assert_eq!(sse.expect("status").await["status"], "compiling");
+    assert!(env.store.set_running(&first, "").await.unwrap());
+    assert_eq!(sse.expect("status").await["status"], "running");
+    for i in 0..2 {
+        assert!(env.store.add_test_result(&first, i, &test_result(i as usize)).await.unwrap());
+        assert_eq!(sse.expect("test").await["index"], i);
+    }
+    // Rejudged: the stream says so and follows the new attempt from its first test.
+    assert_eq!(env.call(Method::POST, &format!("/v1/submissions/{id}/rejudge"), &env.admin, None).await.status, StatusCode::ACCEPTED);
+    assert_eq!(sse.expect("status").await["status"], "queued");
+    let second = env.claim().await;
+    assert_eq!(sse.expect("status").await["status"], "compiling");
+    assert!(env.store.set_running(&second, "").await.unwrap());
+    assert_eq!(sse.expect("status").await["status"], "running");
+    assert!(env.store.add_test_result(&second, 0, &test_result(0)).await.unwrap());
+    assert_eq!(sse.expect("test").await["index"], 0);
+    assert!(env.store.finish(&second, &judged(vec![test_result(0)])).await.unwrap());
+    let done = sse.expect("done").await;
+    assert_eq!((done["attempts"].as_i64(), done["tests"].as_array().map(Vec::len)), (Some(2), Some(1)), "{done}");
+    assert!(sse.next().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejudge_requeues_and_rejects_the_late_result() {
     let Some(env) = start().await else { return };
     env.fake_problem("p").await;
