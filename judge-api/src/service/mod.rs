@@ -89,10 +89,11 @@ pub async fn serve(config: ServiceConfig, judge: Arc<Judge>, shutdown: impl std:
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServiceError::Listen { addr: config.listen, source })?;
     let local = listener.local_addr().map_err(|source| ServiceError::Listen { addr: config.listen, source })?;
     let service_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
-    store.set_setting(settings::SERVICE_URL, service_url.trim_end_matches('/')).await?;
+    // The secret first: whoever finds the URL finds the secret too.
     if store.setting(settings::WORKER_SECRET).await?.is_none() {
         store.set_setting(settings::WORKER_SECRET, &random_secret()).await?;
     }
+    store.set_setting(settings::SERVICE_URL, service_url.trim_end_matches('/')).await?;
 
     // One shutdown signal for the server, the workers and the callback sender.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
