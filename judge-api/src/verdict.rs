@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The verdict of one test or of a whole submission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Verdict {
     /// Accepted.
     AC,
@@ -61,7 +61,7 @@ impl std::fmt::Display for Verdict {
 }
 
 /// The result of one test case.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TestResult {
     /// The test's name relative to `data/`, e.g. `secret/group1/003`.
     pub name: String,

@@ -110,12 +110,10 @@ pub struct Submission {
     pub id: i64,
     pub status: Status,
     /// Set when `status` is `done`.
-    #[schema(value_type = Option<String>, example = "AC")]
     pub verdict: Option<Verdict>,
     /// Set when `status` is `done`.
     pub score: Option<f64>,
     /// Per-test results (those judged so far while `running`), same fields as `judge submit --json`.
-    #[schema(value_type = Vec<Object>)]
     pub tests: Vec<TestResult>,
     pub problem: String,
     pub version: String,
