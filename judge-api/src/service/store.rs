@@ -864,22 +864,7 @@ impl Store {
 
     /// Compiled: status `running` and the compile message. False when the lease was lost.
     pub async fn set_running(&self, claim: &Claim, compile_message: &str) -> Result<bool> {
-        let op = "set running";
-        let mut tx = self.begin(op).await?;
-        let r = sqlx::query("UPDATE submissions SET status = 'running', compile_message = $1 WHERE id = $2 AND lease_id = $3")
-            .bind(compile_message)
-            .bind(claim.submission_id)
-            .bind(&claim.lease_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(q(op))?;
-        if r.rows_affected() == 0 {
-            return Ok(false);
-        }
-        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
-        tx.commit().await.map_err(q(op))?;
-        self.changed(claim.submission_id);
-        Ok(true)
+        self.add_progress(claim, Some(compile_message), &[]).await
     }
 
     /// Locks the claimed submission's row for this transaction if the lease still holds.
@@ -895,29 +880,54 @@ impl Store {
 
     /// One test's result, `index` from 0. False when the lease was lost.
     pub async fn add_test_result(&self, claim: &Claim, index: i64, result: &TestResult) -> Result<bool> {
-        let op = "add test result";
-        let json = serde_json::to_string(result).map_err(|e| StoreError::Corrupt {
-            what: "test result",
-            id: claim.submission_id,
-            reason: e.to_string(),
-        })?;
+        self.add_progress(claim, None, &[(index, result.clone())]).await
+    }
+
+    /// Progress in one transaction: `running` with the compile message (when given), then
+    /// test results by index. What a worker has at once goes in one write, so a problem with
+    /// many fast tests costs a few transactions, not one per test. False when the lease was lost.
+    pub async fn add_progress(&self, claim: &Claim, running: Option<&str>, tests: &[(i64, TestResult)]) -> Result<bool> {
+        let op = "store progress";
+        let mut rows = Vec::with_capacity(tests.len());
+        for (index, result) in tests {
+            let json = serde_json::to_string(result).map_err(|e| StoreError::Corrupt {
+                what: "test result",
+                id: claim.submission_id,
+                reason: e.to_string(),
+            })?;
+            rows.push((*index, json));
+        }
         let mut tx = self.begin(op).await?;
         // The row lock keeps a concurrent claim (which drops partial results) from slipping
-        // between the lease check and the insert.
-        if !self.hold_lease(&mut tx, claim, op).await? {
+        // between the lease check and the inserts.
+        let held = match running {
+            Some(message) => sqlx::query("UPDATE submissions SET status = 'running', compile_message = $1 WHERE id = $2 AND lease_id = $3")
+                .bind(message)
+                .bind(claim.submission_id)
+                .bind(&claim.lease_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(q(op))?
+                .rows_affected()
+                > 0,
+            None => self.hold_lease(&mut tx, claim, op).await?,
+        };
+        if !held {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO test_results (submission_id, attempt, idx, result) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (submission_id, idx) DO UPDATE SET attempt = excluded.attempt, result = excluded.result",
-        )
-        .bind(claim.submission_id)
-        .bind(claim.attempt)
-        .bind(index)
-        .bind(json)
-        .execute(&mut *tx)
-        .await
-        .map_err(q(op))?;
+        for (index, json) in rows {
+            sqlx::query(
+                "INSERT INTO test_results (submission_id, attempt, idx, result) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (submission_id, idx) DO UPDATE SET attempt = excluded.attempt, result = excluded.result",
+            )
+            .bind(claim.submission_id)
+            .bind(claim.attempt)
+            .bind(index)
+            .bind(json)
+            .execute(&mut *tx)
+            .await
+            .map_err(q(op))?;
+        }
         self.notify_change_in(&mut tx, claim.submission_id, op).await?;
         tx.commit().await.map_err(q(op))?;
         self.changed(claim.submission_id);

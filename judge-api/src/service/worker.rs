@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,12 +50,23 @@ pub enum WorkerError {
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// How long a worker pauses after the store failed.
 const STORE_BACKOFF: Duration = Duration::from_secs(2);
-/// How often an idle worker refreshes its row in `workers`.
-const IDLE_REPORT_EVERY: Duration = Duration::from_secs(10);
+/// How often a worker's state is written to its row in `workers` when it changed (its row
+/// is refreshed every `REPORT_REFRESH` anyway). Not per submission: those writes would sit on
+/// the judging's critical path.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+const REPORT_REFRESH: Duration = Duration::from_secs(10);
 /// Prepared problems kept per process.
 const PREPARED_CACHE: usize = 8;
 /// Tries of an HTTP package fetch before the submission is judged JE.
 const FETCH_TRIES: u32 = 3;
+
+/// What a judging writes before its final result.
+enum Progress {
+    /// Compiled: status `running`, with the compiler's message.
+    Running(String),
+    /// One test's result, by index from 0.
+    Test(i64, TestResult),
+}
 
 /// Why judging a claim stopped without a result to store.
 enum Failure {
@@ -183,17 +194,65 @@ async fn report(shared: &Shared, id: &str, state: &str, judged: i64) {
     }
 }
 
+/// A worker's state as its reporter task writes it to the database.
+struct WorkerState {
+    /// 0 idle, 1 judging.
+    judging: AtomicU8,
+    /// Results stored.
+    judged: AtomicI64,
+}
+
+impl WorkerState {
+    fn name(&self) -> &'static str {
+        if self.judging.load(Ordering::Relaxed) == 1 {
+            "judging"
+        } else {
+            "idle"
+        }
+    }
+}
+
+/// Writes the worker's state when it changed (at most every `REPORT_EVERY`) and every
+/// `REPORT_REFRESH`; until aborted.
+async fn reporter(shared: Arc<Shared>, id: String, state: Arc<WorkerState>) {
+    let mut last: Option<(&'static str, i64)> = None;
+    let mut written = tokio::time::Instant::now();
+    loop {
+        let now = (state.name(), state.judged.load(Ordering::Relaxed));
+        if last != Some(now) || written.elapsed() >= REPORT_REFRESH {
+            report(&shared, &id, now.0, now.1).await;
+            last = Some(now);
+            written = tokio::time::Instant::now();
+        }
+        tokio::time::sleep(REPORT_EVERY).await;
+    }
+}
+
 async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mut stop: watch::Receiver<bool>) {
-    let mut judged = 0i64;
-    report(&shared, &id, "idle", judged).await;
-    let mut last_report = std::time::Instant::now();
+    let state = Arc::new(WorkerState { judging: AtomicU8::new(0), judged: AtomicI64::new(0) });
+    let _reporter = AbortOnDrop(tokio::spawn(reporter(shared.clone(), id.clone(), state.clone())));
+    // The previous submission's final write, finishing while this worker compiles the next.
+    let mut storing: Option<tokio::task::JoinHandle<()>> = None;
     while !*stop.borrow() {
         match shared.store.claim(&id, shared.config.lease).await {
             Ok(Some(claim)) => {
-                report(&shared, &id, "judging", judged).await;
+                state.judging.store(1, Ordering::Relaxed);
                 let held = claim.clone();
                 tokio::select! {
-                    stored = judge_claim(&shared, claim, cpus.clone()) => judged += stored as i64,
+                    finished = judge_claim(&shared, claim, cpus.clone()) => {
+                        // One final write in flight at a time.
+                        if let Some(previous) = storing.take() {
+                            let _ = previous.await;
+                        }
+                        if let Some(finished) = finished {
+                            let (shared, state) = (shared.clone(), state.clone());
+                            storing = Some(tokio::spawn(async move {
+                                if finished.store(&shared).await {
+                                    state.judged.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }));
+                        }
+                    }
                     _ = stopped(&mut stop) => {
                         // Abandoned: back to the queue now, or when its lease expires if this fails.
                         let released = shared.store.release(&held).await;
@@ -201,17 +260,12 @@ async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mu
                         break;
                     }
                 }
-                report(&shared, &id, "idle", judged).await;
-                last_report = std::time::Instant::now();
+                state.judging.store(0, Ordering::Relaxed);
             }
             Ok(None) => {
                 tokio::select! {
                     _ = shared.store.wait_for_work(IDLE_WAIT) => {}
                     _ = stopped(&mut stop) => break,
-                }
-                if last_report.elapsed() >= IDLE_REPORT_EVERY {
-                    report(&shared, &id, "idle", judged).await;
-                    last_report = std::time::Instant::now();
                 }
             }
             Err(e) => {
@@ -223,21 +277,56 @@ async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mu
             }
         }
     }
-    report(&shared, &id, "stopped", judged).await;
+    if let Some(previous) = storing.take() {
+        let _ = previous.await;
+    }
+    report(&shared, &id, "stopped", state.judged.load(Ordering::Relaxed)).await;
 }
 
-/// Judges one claim and stores the outcome under its lease; true when it was stored.
-async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>) -> bool {
+/// A judged submission whose outcome is still to be stored; it keeps the lease alive (its
+/// heartbeat task) until then.
+struct Finished {
+    claim: Arc<Claim>,
+    outcome: Outcome,
+    lost: Arc<AtomicBool>,
+    _heartbeat: AbortOnDrop,
+}
+
+impl Finished {
+    /// Stores the outcome under the lease; true when it was stored.
+    async fn store(self, shared: &Shared) -> bool {
+        let sid = self.claim.submission_id;
+        if self.lost.load(Ordering::SeqCst) {
+            tracing::info!(submission = sid, worker = %self.claim.worker, "lease lost while judging; result dropped");
+            return false;
+        }
+        match shared.store.finish(&self.claim, &self.outcome).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::info!(submission = sid, worker = %self.claim.worker, "lease lost before the result was stored; result dropped");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(submission = sid, error = %e, "storing the result failed; the lease will expire and it is judged again");
+                tokio::time::sleep(STORE_BACKOFF).await;
+                false
+            }
+        }
+    }
+}
+
+/// Judges one claim; its outcome, to be stored under the lease, or `None` when there is
+/// nothing to store (the lease was lost, or the store failed and the lease will expire).
+async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>) -> Option<Finished> {
     let claim = Arc::new(claim);
     let lost = Arc::new(AtomicBool::new(false));
-    let heartbeat = tokio::spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone()));
-    let _stop_heartbeat = AbortOnDrop(heartbeat);
+    let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone())));
     let sid = claim.submission_id;
     let outcome = match judge_submission(shared, &claim, cpus, &lost).await {
         Ok(Some(result)) => Outcome::Judged(result),
         Ok(None) => {
             tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
-            return false;
+            return None;
         }
         Err(Failure::Judge(message)) => {
             tracing::warn!(submission = sid, error = %message, "judge error");
@@ -246,25 +335,10 @@ async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>)
         Err(Failure::Store(e)) => {
             tracing::warn!(submission = sid, error = %e, "store failed while judging; the lease will expire and it is judged again");
             tokio::time::sleep(STORE_BACKOFF).await;
-            return false;
+            return None;
         }
     };
-    if lost.load(Ordering::SeqCst) {
-        tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
-        return false;
-    }
-    match shared.store.finish(&claim, &outcome).await {
-        Ok(true) => true,
-        Ok(false) => {
-            tracing::info!(submission = sid, worker = %claim.worker, "lease lost before the result was stored; result dropped");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(submission = sid, error = %e, "storing the result failed; the lease will expire and it is judged again");
-            tokio::time::sleep(STORE_BACKOFF).await;
-            false
-        }
-    }
+    Some(Finished { claim, outcome, lost, _heartbeat: heartbeat })
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -321,41 +395,61 @@ async fn judge_submission(
         .await
         .map_err(|e| Failure::Judge(format!("compile task: {e}")))?
         .map_err(|e| Failure::Judge(e.to_string()))?;
-    if lost.load(Ordering::SeqCst) || !shared.store.set_running(claim, &compiled.compile_message).await? {
-        lost.store(true, Ordering::SeqCst);
+    if lost.load(Ordering::SeqCst) {
         return Ok(None);
     }
 
-    // Each test's result goes through the channel to one writer, in order.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(i64, TestResult)>();
+    // Progress goes through the channel to one writer, in order: `running` with the compile
+    // message first, then each test's result. The tests run meanwhile (the writes are not on
+    // their path); a write that finds the lease lost stops the rest.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let _ = tx.send(Progress::Running(compiled.compile_message.clone()));
     let writer = {
         let store = shared.store.clone();
         let claim = claim.clone();
         let lost = lost.clone();
         tokio::spawn(async move {
-            while let Some((index, result)) = rx.recv().await {
-                if lost.load(Ordering::SeqCst) {
+            let mut failed: Option<StoreError> = None;
+            let mut batch = Vec::new();
+            while rx.recv_many(&mut batch, 1024).await > 0 {
+                if lost.load(Ordering::SeqCst) || failed.is_some() {
+                    batch.clear();
                     continue;
                 }
-                match store.add_test_result(&claim, index, &result).await {
+                // Everything that arrived meanwhile goes in one transaction.
+                let mut running = None;
+                let mut tests = Vec::new();
+                for p in batch.drain(..) {
+                    match p {
+                        Progress::Running(message) => running = Some(message),
+                        Progress::Test(index, result) => tests.push((index, result)),
+                    }
+                }
+                match store.add_progress(&claim, running.as_deref(), &tests).await {
                     Ok(true) => {}
                     Ok(false) => lost.store(true, Ordering::SeqCst),
-                    Err(e) => tracing::warn!(submission = claim.submission_id, test = index, error = %e, "store test result"),
+                    // `running` not stored: fail the judging (the lease expires, it is judged
+                    // again); test results not stored only cost the progress stream those tests.
+                    Err(e) if running.is_some() => failed = Some(e),
+                    Err(e) => tracing::warn!(submission = claim.submission_id, error = %e, "store test results"),
                 }
             }
+            failed
         })
     };
     let judge = shared.judge.clone();
     let run = tokio::task::spawn_blocking(move || {
         let mut index = 0i64;
         judge.run_tests(&prepared, &compiled, &opts, &mut |t: &TestResult| {
-            let _ = tx.send((index, t.clone()));
+            let _ = tx.send(Progress::Test(index, t.clone()));
             index += 1;
         })
     })
     .await;
     // The sender is gone with the closure: the writer drains what is left, then ends.
-    let _ = writer.await;
+    if let Ok(Some(e)) = writer.await {
+        return Err(Failure::Store(e));
+    }
     let result = run.map_err(|e| Failure::Judge(format!("judging task: {e}")))?.map_err(|e| Failure::Judge(e.to_string()))?;
     drop(work);
     if lost.load(Ordering::SeqCst) {
