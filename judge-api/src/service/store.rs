@@ -349,6 +349,9 @@ impl Store {
             }
             let pool = AnyPoolOptions::new()
                 .max_connections(8)
+                // A connection to a local file does not go stale; the ping before every use
+                // would be one more round trip to the connection's thread per transaction.
+                .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await?;
