@@ -3,24 +3,17 @@
 //! Needs root (the sandbox creates namespaces, cgroups and mounts). Run it inside a throwaway
 //! namespace: `unshare -m -p -f --mount-proc cargo test -p judge-api --test languages`.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use judge_api::language::{compile, CompileOutcome, Executable, LanguageError, LanguageTable};
 use runner::{Input, Limits, Output, Report, Sandbox, Status};
 
 fn sandbox() -> &'static Sandbox {
-    static SB: OnceLock<Sandbox> = OnceLock::new();
-    SB.get_or_init(|| {
-        Sandbox::with_defaults().unwrap_or_else(|e| {
-            panic!(
-                "Sandbox::with_defaults: {e}\nthese tests need root; run them in a throwaway namespace: \
-                 `unshare -m -p -f --mount-proc cargo test -p judge-api --test languages`"
-            )
-        })
-    })
+    common::sandbox("languages")
 }
 
 /// Writes `code` to `<tmp>/<name>` and compiles it with `lang` (by id) into `<tmp>/work`.

@@ -3,23 +3,16 @@
 //! Needs root (the sandbox creates namespaces, cgroups and mounts). Run it inside a throwaway
 //! namespace: `unshare -m -p -f --mount-proc cargo test -p judge-api --test service_run`.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use judge_api::service::run::{self, RunOutputFile, RunRequest, RunRequestError, RunResponse};
 use runner::{Sandbox, Status};
 
 fn sandbox() -> &'static Sandbox {
-    static SB: OnceLock<Sandbox> = OnceLock::new();
-    SB.get_or_init(|| {
-        Sandbox::with_defaults().unwrap_or_else(|e| {
-            panic!(
-                "Sandbox::with_defaults: {e}\nthese tests need root; run them in a throwaway namespace: \
-                 `unshare -m -p -f --mount-proc cargo test -p judge-api --test service_run`"
-            )
-        })
-    })
+    common::sandbox("service_run")
 }
 
 fn request(json: serde_json::Value) -> RunRequest {
