@@ -199,7 +199,9 @@ fn soak_library_runs() {
         mounts_before.len(),
         after.len()
     );
-    assert!(fds_end.abs_diff(fds_base) <= 3, "fd count grew: {fds_base} -> {fds_end}");
+    // Growth is a leak; fewer is not (the network-namespace factory holds a varying number of
+    // prepared namespaces, and the base is taken mid-run).
+    assert!(fds_end <= fds_base + 3, "fd count grew: {fds_base} -> {fds_end}");
     assert!(rss_end <= rss_base + 20 * 1024, "VmRSS grew by more than 20 MiB: {rss_base} -> {rss_end} KiB");
 
     // For reference: the rate of normal runs alone (no limit programs), sequential and in
