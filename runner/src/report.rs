@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 /// How the run ended. Limits take precedence over how the program died: a program killed
 /// because it hit its CPU limit is `TimeLimit`, not `Signaled`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Named apart from other `Status` types in an OpenAPI document.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RunStatus))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Exited with code 0 within every limit.
@@ -42,6 +44,7 @@ impl Status {
 
 /// How the program entered the box's cgroup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CgroupEntry {
     /// The box's init started it directly in the box's cgroup (`clone3` with
     /// `CLONE_INTO_CGROUP`: cgroup v2, Linux 5.7+): it never ran anywhere else.
@@ -55,6 +58,7 @@ pub enum CgroupEntry {
 /// How the supervisor killed the processes of a box, when it had to (a limit, or processes
 /// left once the program had ended).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KillMethod {
     /// One write to the box's `cgroup.kill` (cgroup v2, Linux 5.14+): the kernel kills every
     /// process of the cgroup, including ones being forked meanwhile.
@@ -76,6 +80,7 @@ impl KillMethod {
 
 /// The limits a run was given, in the report's units.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RunReportLimits))]
 pub struct ReportLimits {
     pub cpu_time_ms: u64,
     pub wall_time_ms: u64,
@@ -87,6 +92,7 @@ pub struct ReportLimits {
 /// The account of one run. Figures come from the box's cgroup: CPU time and memory of every
 /// process that ever ran in the box.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RunReport))]
 pub struct Report {
     pub status: Status,
     /// Exit code of the program, if it exited.

@@ -192,8 +192,8 @@ pub struct RunResponse {
 /// files asked for.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 pub struct RunResult {
+    /// The sandbox's report, as `judge run --report` writes it.
     #[serde(flatten)]
-    #[schema(value_type = RunReport)]
     pub report: Report,
     /// The `copy_out` entries that were found, by name.
     pub files: BTreeMap<String, RunOutputFile>,
@@ -222,51 +222,6 @@ impl RunOutputFile {
             RunOutputFile::Base64(b) => base64::engine::general_purpose::STANDARD.decode(b).unwrap_or_default(),
         }
     }
-}
-
-/// How a command ended and what it used (the sandbox's report, as `judge run --report` writes
-/// it). Documentation only: the response carries [`runner::Report`].
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct RunReport {
-    /// `ok`, `nonzero_exit`, `signaled`, `time_limit` (CPU), `wall_time_limit`, `memory_limit`,
-    /// `output_limit` or `sandbox_error`. Limits take precedence over how the program died.
-    pub status: String,
-    /// Exit code, if the program exited.
-    pub exit_code: Option<i32>,
-    /// The signal that ended the program, if one did.
-    pub signal: Option<i32>,
-    /// CPU time of the whole box (user + system), in ms.
-    pub cpu_time_ms: u64,
-    /// The same in µs.
-    pub cpu_time_us: u64,
-    /// Wall-clock time from exec to the end, in ms.
-    pub wall_time_ms: u64,
-    /// Peak memory of the whole box, in bytes.
-    pub memory_bytes: u64,
-    /// Peak processes plus threads, where the kernel reports it.
-    pub pids_peak: Option<u64>,
-    /// Bytes written to stdout, when it was captured.
-    pub stdout_bytes: Option<u64>,
-    /// A sentence for people.
-    pub message: String,
-    /// The unprivileged uid the program ran as.
-    pub uid: u32,
-    /// The box's name, unique among the runs alive on the host.
-    pub box_id: String,
-    /// The box's cgroup directories on the host (removed by now).
-    pub cgroup_paths: Vec<String>,
-    /// The limits the command ran under.
-    pub limits: RunReportLimits,
-}
-
-/// The limits a command ran under, in the report's units.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct RunReportLimits {
-    pub cpu_time_ms: u64,
-    pub wall_time_ms: u64,
-    pub memory_bytes: u64,
-    pub pids: u32,
-    pub output_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -814,7 +769,13 @@ mod schema_tests {
     fn the_result_schema_documents_the_report_fields() {
         use utoipa::PartialSchema;
         let s = serde_json::to_string(&super::RunResult::schema()).unwrap();
-        assert!(s.contains("RunReport"), "{s}");
+        assert!(s.contains("\"#/components/schemas/RunReport\""), "{s}");
         assert!(s.contains("files_truncated"), "{s}");
+        // The report's own schema is the runner's type: every field of the JSON report.
+        let r = serde_json::to_string(&<runner::Report as PartialSchema>::schema()).unwrap();
+        for field in ["status", "cpu_time_ms", "memory_bytes", "cgroup_entry", "kill_method", "limits"] {
+            assert!(r.contains(&format!("\"{field}\"")), "{field} missing from {r}");
+        }
+        assert!(!r.contains("ended_monotonic_ns"), "{r}");
     }
 }
