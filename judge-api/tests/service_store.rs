@@ -563,6 +563,43 @@ async fn changes_by_id(place: &Place) {
 }
 both!(changes_by_id_, changes_by_id);
 
+/// The callback sender's wake: a finish that queues a callback wakes it (from this store and,
+/// on PostgreSQL, through NOTIFY from another pool); mere progress does not.
+async fn callback_wakes(place: &Place) {
+    let store = open(place).await;
+    let other = open(place).await;
+    store.create_submissions(&[new_sub("a", Some("http://127.0.0.1:9/cb")), new_sub("a", Some("http://127.0.0.1:9/cb"))]).await.unwrap();
+    for writer in [&store, &other] {
+        // Drain the wake stored by an earlier finish (on PostgreSQL its NOTIFY arrives too).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        store.wait_for_callbacks(Duration::from_millis(50)).await;
+        let c = writer.claim("w", LEASE).await.unwrap().unwrap();
+        let w = store.clone();
+        let progress = tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            w.wait_for_callbacks(Duration::from_millis(700)).await;
+            t.elapsed()
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(writer.add_test_result(&c, 0, &test_result("1", Verdict::AC)).await.unwrap());
+        let waited = progress.await.unwrap();
+        assert!(waited >= Duration::from_millis(650), "woken by a test result after {waited:?}");
+
+        let w = store.clone();
+        let finished = tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            w.wait_for_callbacks(Duration::from_secs(10)).await;
+            t.elapsed()
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(writer.finish(&c, &Outcome::Judged(result(Verdict::AC, vec![]))).await.unwrap());
+        let waited = finished.await.unwrap();
+        assert!(waited < Duration::from_secs(5), "not woken by a queued callback ({waited:?})");
+    }
+    assert_eq!(store.due_callbacks(i64::MAX, 10).await.unwrap().len(), 2);
+}
+both!(callback_wakes_, callback_wakes);
+
 async fn release_requeues(place: &Place) {
     let store = open(place).await;
     let id = store.create_submissions(&[new_sub("a", None)]).await.unwrap()[0];

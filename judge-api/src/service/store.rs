@@ -70,6 +70,7 @@ pub enum Backend {
 /// PostgreSQL channels: new work (create, rejudge) and changed submissions (results).
 const CHANNEL_QUEUE: &str = "judge_queue";
 const CHANNEL_CHANGE: &str = "judge_change";
+const CHANNEL_CALLBACKS: &str = "judge_callbacks";
 /// Serializes schema upgrades of several processes opening one PostgreSQL database at once.
 const SCHEMA_LOCK_KEY: i64 = 0x6a75_6467_6500;
 /// How long an SQLite writer waits for the write lock before failing.
@@ -90,11 +91,7 @@ pub struct Store {
 struct Inner {
     pool: AnyPool,
     backend: Backend,
-    /// Woken when work may be waiting (local writes, or NOTIFY on `judge_queue`).
-    work: Arc<Notify>,
-    /// Which submission changed (local writes, or NOTIFY on `judge_change` with the id as
-    /// payload); `None` when any may have (notifications were lost while reconnecting).
-    changes: Changed,
+    wakes: Wakes,
     /// The LISTEN task on PostgreSQL; stopped with the store.
     listener: Option<tokio::task::JoinHandle<()>>,
 }
@@ -110,14 +107,28 @@ impl Drop for Inner {
 /// Sends the id of each changed submission to every subscriber (`Store::changes`).
 type Changed = tokio::sync::broadcast::Sender<Option<i64>>;
 
-type Wakes = (Arc<Notify>, Changed);
+/// How waiters learn of writes: in process, and from NOTIFY on PostgreSQL.
+#[derive(Clone)]
+struct Wakes {
+    /// Woken when work may be waiting (local writes, or NOTIFY on `judge_queue`).
+    work: Arc<Notify>,
+    /// Woken when a callback was queued (local writes, or NOTIFY on `judge_callbacks`).
+    callbacks: Arc<Notify>,
+    /// Which submission changed (local writes, or NOTIFY on `judge_change` with the id as
+    /// payload); `None` when any may have (notifications were lost while reconnecting).
+    changes: Changed,
+}
 
 /// Changes buffered per subscriber before it lags (a lagging subscriber re-reads: no change is
 /// lost, only the filtering).
 const CHANGES_BUFFER: usize = 1024;
 
 fn new_wakes() -> Wakes {
-    (Arc::new(Notify::new()), tokio::sync::broadcast::channel(CHANGES_BUFFER).0)
+    Wakes {
+        work: Arc::new(Notify::new()),
+        callbacks: Arc::new(Notify::new()),
+        changes: tokio::sync::broadcast::channel(CHANGES_BUFFER).0,
+    }
 }
 
 /// A subscription to submission changes (`Store::changes`). Subscribe before reading what
@@ -369,7 +380,7 @@ impl Store {
         } else {
             return Err(StoreError::Url(url.into()));
         };
-        let (work, changes) = match &sqlite_file {
+        let wakes = match &sqlite_file {
             // Every Store of this process on the same file shares the wakes.
             Some(file) => local_wakes(file),
             None => new_wakes(),
@@ -378,11 +389,11 @@ impl Store {
             Backend::Postgres => {
                 // The first LISTEN connects here so a bad URL fails at open; later drops reconnect.
                 let l = sqlx::postgres::PgListener::connect(url).await.map_err(connect)?;
-                Some(tokio::spawn(listen(l, url.to_owned(), work.clone(), changes.clone())))
+                Some(tokio::spawn(listen(l, url.to_owned(), wakes.clone())))
             }
             Backend::Sqlite => None,
         };
-        let store = Store { inner: Arc::new(Inner { pool, backend, work, changes, listener }) };
+        let store = Store { inner: Arc::new(Inner { pool, backend, wakes, listener }) };
         store.migrate().await?;
         Ok(store)
     }
@@ -430,7 +441,7 @@ impl Store {
     /// Tells this process's subscribers that submission `id` changed.
     fn changed(&self, id: i64) {
         // No subscriber is not an error.
-        let _ = self.inner.changes.send(Some(id));
+        let _ = self.inner.wakes.changes.send(Some(id));
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -648,7 +659,7 @@ impl Store {
         }
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
         tx.commit().await.map_err(q(op))?;
-        wake(&self.inner.work);
+        wake(&self.inner.wakes.work);
         Ok(ids)
     }
 
@@ -755,7 +766,7 @@ impl Store {
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
         self.notify_change_in(&mut tx, id, op).await?;
         tx.commit().await.map_err(q(op))?;
-        wake(&self.inner.work);
+        wake(&self.inner.wakes.work);
         self.changed(id);
         Ok(true)
     }
@@ -991,7 +1002,9 @@ impl Store {
             // The stored result holds every test; a JE keeps the partial rows to show.
             sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(id).execute(&mut *tx).await.map_err(q(op))?;
         }
-        if let Some(url) = get::<Option<String>>(&row, "callback_url")? {
+        let callback_url = get::<Option<String>>(&row, "callback_url")?;
+        let queued_callback = callback_url.is_some();
+        if let Some(url) = callback_url {
             sqlx::query("INSERT INTO callbacks (submission_id, url, attempts, next_ms) VALUES ($1, $2, 0, $3)")
                 .bind(id)
                 .bind(url)
@@ -999,10 +1012,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(q(op))?;
+            self.notify_in(&mut tx, CHANNEL_CALLBACKS, op).await?;
         }
         self.notify_change_in(&mut tx, claim.submission_id, op).await?;
         tx.commit().await.map_err(q(op))?;
         self.changed(claim.submission_id);
+        if queued_callback {
+            wake(&self.inner.wakes.callbacks);
+        }
         Ok(true)
     }
 
@@ -1028,26 +1045,33 @@ impl Store {
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
         self.notify_change_in(&mut tx, claim.submission_id, op).await?;
         tx.commit().await.map_err(q(op))?;
-        wake(&self.inner.work);
+        wake(&self.inner.wakes.work);
         self.changed(claim.submission_id);
         Ok(true)
     }
 
     /// Waits until a submission may be waiting (a NOTIFY or local wake) or `timeout` passes.
     pub async fn wait_for_work(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.inner.work.notified()).await;
+        let _ = tokio::time::timeout(timeout, self.inner.wakes.work.notified()).await;
+    }
+
+    /// Waits until a callback may have been queued (a finished submission with a
+    /// `callback_url`, here or through NOTIFY) or `timeout` passes. For the callback sender,
+    /// which has nothing to do when other submissions merely progress.
+    pub async fn wait_for_callbacks(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.inner.wakes.callbacks.notified()).await;
     }
 
     /// Waits until some submission changed (a test result or a final result was stored,
     /// by any worker on any machine) or `timeout` passes. For `?wait=` and SSE streams.
     pub async fn wait_for_change(&self, timeout: Duration) {
-        let mut rx = self.inner.changes.subscribe();
+        let mut rx = self.inner.wakes.changes.subscribe();
         let _ = tokio::time::timeout(timeout, rx.recv()).await;
     }
 
     /// A subscription to changes of submissions, by id (see `Changes::wait_for`).
     pub fn changes(&self) -> Changes {
-        Changes { rx: self.inner.changes.subscribe() }
+        Changes { rx: self.inner.wakes.changes.subscribe() }
     }
 
     // --- workers (for /metrics) ---
@@ -1190,26 +1214,31 @@ fn redact(url: &str) -> String {
 
 /// The LISTEN task of a PostgreSQL store: turns notifications into local wakes. When the
 /// connection drops it wakes everyone (notifications may have been missed) and reconnects.
-async fn listen(mut listener: sqlx::postgres::PgListener, url: String, work: Arc<Notify>, changes: Changed) {
+async fn listen(mut listener: sqlx::postgres::PgListener, url: String, wakes: Wakes) {
+    // Notifications may have been missed: wake everyone (they re-read).
+    let wake_all = |w: &Wakes| {
+        wake(&w.work);
+        wake(&w.callbacks);
+        let _ = w.changes.send(None);
+    };
     loop {
-        match listener.listen_all([CHANNEL_QUEUE, CHANNEL_CHANGE]).await {
+        match listener.listen_all([CHANNEL_QUEUE, CHANNEL_CHANGE, CHANNEL_CALLBACKS]).await {
             Ok(()) => loop {
                 match listener.try_recv().await {
-                    Ok(Some(n)) if n.channel() == CHANNEL_QUEUE => wake(&work),
+                    Ok(Some(n)) if n.channel() == CHANNEL_QUEUE => wake(&wakes.work),
+                    Ok(Some(n)) if n.channel() == CHANNEL_CALLBACKS => wake(&wakes.callbacks),
                     Ok(Some(n)) => {
-                        let _ = changes.send(n.payload().parse::<i64>().ok());
+                        let _ = wakes.changes.send(n.payload().parse::<i64>().ok());
                     }
                     Ok(None) => {
                         // Lost and reconnected by the next call: anything sent meanwhile is gone.
                         tracing::warn!("database notifications: connection lost, reconnecting");
-                        wake(&work);
-                        let _ = changes.send(None);
+                        wake_all(&wakes);
                         break;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "database notifications");
-                        wake(&work);
-                        let _ = changes.send(None);
+                        wake_all(&wakes);
                         break;
                     }
                 }

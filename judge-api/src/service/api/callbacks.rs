@@ -44,8 +44,8 @@ pub async fn run_callbacks(store: Store, shutdown: impl Future<Output = ()> + Se
         if sent == 0 {
             tokio::select! {
                 _ = &mut shutdown => return,
-                // A finished submission (which may queue a callback) is a change.
-                _ = store.wait_for_change(IDLE_POLL) => {}
+                // Woken when a finished submission queued a callback; a retry comes due by time.
+                _ = store.wait_for_callbacks(IDLE_POLL) => {}
             }
         }
     }
