@@ -1,7 +1,8 @@
 //! Soak test of the library: one long-lived process, one `Arc<Sandbox>`, many runs through
 //! `run_async`, sequential and concurrent, mixing normal and hostile programs. Every report
-//! must have the expected status; afterwards nothing of the boxes is left and the process's
-//! descriptors, mounts and memory did not grow.
+//! must have the expected status; afterwards nothing of the boxes is left (processes,
+//! cgroups, mounts, files in the state or temporary directories) and the process's
+//! descriptors and memory did not grow.
 //!
 //! Default: 1500 runs (well under 3 minutes). `JUDGE_SOAK_RUNS=10000` for a longer soak.
 //! Run inside a throwaway namespace:
@@ -30,6 +31,37 @@ fn rss_kib() -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap()
+}
+
+/// Host places a run could leave files in: the sandbox's state directory (without its slot
+/// lock files, one per slot by design) and the temporary directories, as a sorted set.
+fn host_files() -> BTreeSet<PathBuf> {
+    fn walk(dir: &std::path::Path, depth: usize, out: &mut BTreeSet<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.starts_with("/run/judge/slots/") {
+                continue;
+            }
+            if depth > 0 && e.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&p, depth - 1, out);
+            }
+            out.insert(p);
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(std::path::Path::new(runner::STATE_DIR), 3, &mut out);
+    // Of the temporary directories only what could be ours (a tempfile's `.tmp*`, `judge*`):
+    // other programs on the machine come and go there.
+    for tmp in [std::env::temp_dir(), PathBuf::from("/var/tmp")] {
+        let mut all = BTreeSet::new();
+        walk(&tmp, 0, &mut all);
+        out.extend(all.into_iter().filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.starts_with(".tmp") || name.starts_with("judge")
+        }));
+    }
+    out
 }
 
 fn spec(program: &str, args: &[&str]) -> RunSpec {
@@ -100,6 +132,8 @@ fn soak_library_runs() {
     let out_dir = shared_dir(0o777);
     let mounts_before = mounts();
     let sandbox = Arc::new(Sandbox::with_defaults().expect("sandbox"));
+    // After the sandbox made its state (the /etc snapshot): runs must add nothing to it.
+    let files_before = host_files();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
 
     let mut stats: BTreeMap<String, usize> = BTreeMap::new();
@@ -187,6 +221,9 @@ fn soak_library_runs() {
     let after = mounts();
     let added: Vec<_> = after.difference(&mounts_before).collect();
     assert!(added.is_empty(), "mounts added to /proc/self/mountinfo: {added:#?}");
+    let files_after = host_files();
+    let left: Vec<_> = files_after.difference(&files_before).collect();
+    assert!(left.is_empty(), "files or directories left in the state or temporary directories: {left:#?}");
     let fds_end = fd_count();
     let rss_end = rss_kib();
     eprintln!(
