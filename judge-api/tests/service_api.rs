@@ -837,13 +837,19 @@ async fn serve_records_settings_answers_and_shuts_down() {
 
     // The service URL (with the port bound) and a worker secret are in the database.
     let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = String::from("no attempt");
     let (store, base) = loop {
-        if let Ok(store) = Store::open(&url).await {
-            if let Ok(Some(base)) = store.setting(settings::SERVICE_URL).await {
-                break (store, base);
-            }
+        match Store::open(&url).await {
+            Ok(store) => match store.setting(settings::SERVICE_URL).await {
+                Ok(Some(base)) => break (store, base),
+                other => last = format!("setting: {other:?}"),
+            },
+            Err(e) => last = format!("open: {e}"),
         }
-        assert!(Instant::now() < deadline, "serve did not record its URL");
+        if server.is_finished() {
+            panic!("serve ended before recording its URL: {:?}", server.await);
+        }
+        assert!(Instant::now() < deadline, "serve did not record its URL (last look: {last})");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{base}");

@@ -645,3 +645,25 @@ async fn postgres_listener_reconnects() {
     assert!(waited < Duration::from_secs(5), "no wake through NOTIFY after the reconnect: {waited:?}");
     assert!(waited >= Duration::from_millis(150), "woken before the submission was made: {waited:?}");
 }
+
+/// Several openers of one fresh SQLite file at once (`judge serve` starting while
+/// `judge token add` runs): each opens it, none is told the database is locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_opens_of_a_new_file_all_succeed() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = Store::sqlite_url(&dir.path().join("data"));
+        let opens: Vec<_> = (0..8)
+            .map(|i| {
+                let url = url.clone();
+                tokio::spawn(async move {
+                    let store = Store::open(&url).await.map_err(|e| format!("round {round}, opener {i}: {e}"))?;
+                    store.set_setting(&format!("k{i}"), "v").await.map_err(|e| format!("round {round}, opener {i}: {e}"))
+                })
+            })
+            .collect();
+        for o in opens {
+            o.await.unwrap().unwrap();
+        }
+    }
+}

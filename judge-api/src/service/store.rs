@@ -323,6 +323,11 @@ fn submission_row(row: &AnyRow) -> Result<Submission> {
     })
 }
 
+/// SQLite's SQLITE_BUSY (5) or SQLITE_LOCKED (6): another connection holds the lock.
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5") | Some("6")))
+}
+
 fn test_result(id: i64, json: &str) -> Result<TestResult> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt { what: "test result", id, reason: e.to_string() })
 }
@@ -355,7 +360,17 @@ impl Store {
                 use sqlx::Connection;
                 let mut c = sqlx::AnyConnection::connect(&full).await.map_err(connect)?;
                 c.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await.map_err(connect)?;
-                c.execute("PRAGMA journal_mode = WAL").await.map_err(connect)?;
+                // Switching to WAL needs the file to itself for a moment, and SQLite answers
+                // "database is locked" at once (no busy wait) while another process opens or
+                // writes it (`judge token add` beside a starting `judge serve`): retry then.
+                let until = std::time::Instant::now() + Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS);
+                loop {
+                    match c.execute("PRAGMA journal_mode = WAL").await {
+                        Ok(_) => break,
+                        Err(e) if is_busy(&e) && std::time::Instant::now() < until => tokio::time::sleep(Duration::from_millis(20)).await,
+                        Err(e) => return Err(connect(e)),
+                    }
+                }
                 c.close().await.map_err(connect)?;
             }
             let pool = AnyPoolOptions::new()
