@@ -523,7 +523,7 @@ async fn wakeups(place: &Place) {
 }
 both!(wakeups_, wakeups);
 
-/// `changes().wait_for(id)` wakes for its submission only (from this store and, on PostgreSQL,
+/// `changes(id)` wakes for its submission only (from this store and, on PostgreSQL,
 /// through NOTIFY's payload from another pool), and a change after subscribing is never missed.
 async fn changes_by_id(place: &Place) {
     let store = open(place).await;
@@ -532,33 +532,40 @@ async fn changes_by_id(place: &Place) {
     let (first, second) = (ids[0], ids[1]);
     for writer in [&store, &other] {
         // Subscribed before the change: it is seen even though nobody waited yet.
-        let mut early = store.changes();
+        let mut early = store.changes(first);
+        let mut early_done = store.changes(first);
         let c = writer.claim("w", LEASE).await.unwrap().unwrap();
-        assert!(early.wait_for(c.submission_id, Duration::from_secs(5)).await, "a change before the wait was missed");
+        assert_eq!(c.submission_id, first, "claims come oldest first");
+        assert!(early.wait(Duration::from_secs(5)).await, "a change before the wait was missed");
+        assert!(!early.wait(Duration::from_millis(300)).await, "a change seen twice");
 
         // A waiter on another submission sleeps through this one's changes.
-        let watched = if c.submission_id == first { second } else { first };
-        let mut rx = store.changes();
+        let mut rx = store.changes(second);
         let t = std::time::Instant::now();
-        let waiter = tokio::spawn(async move { rx.wait_for(watched, Duration::from_millis(700)).await });
+        let waiter = tokio::spawn(async move { rx.wait(Duration::from_millis(700)).await });
         tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(writer.set_running(&c, "").await.unwrap());
         assert!(writer.add_test_result(&c, 0, &test_result("1", Verdict::AC)).await.unwrap());
+        // Progress is no news for a waiter on the result.
+        assert!(!early_done.wait_done(Duration::from_millis(500)).await, "woken for a done by mere progress");
+        let done_waiter = tokio::spawn(async move { early_done.wait_done(Duration::from_secs(10)).await });
         assert!(writer.finish(&c, &Outcome::Judged(result(Verdict::AC, vec![]))).await.unwrap());
         assert!(!waiter.await.unwrap(), "woken by another submission's change");
         assert!(t.elapsed() >= Duration::from_millis(650), "{:?}", t.elapsed());
+        assert!(done_waiter.await.unwrap(), "the finish did not wake a waiter on the result");
 
         // And wakes for its own.
-        let mut rx = store.changes();
+        let mut rx = store.changes(second);
         let waiter = tokio::spawn(async move {
             let t = std::time::Instant::now();
-            (rx.wait_for(watched, Duration::from_secs(10)).await, t.elapsed())
+            (rx.wait(Duration::from_secs(10)).await, t.elapsed())
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(writer.rejudge(watched).await.unwrap());
+        assert!(writer.rejudge(second).await.unwrap());
         let (woke, waited) = waiter.await.unwrap();
         assert!(woke && waited < Duration::from_secs(5), "woke {woke} after {waited:?}");
         // Leave the queue as it was for the next writer.
-        assert!(writer.rejudge(c.submission_id).await.unwrap());
+        assert!(writer.rejudge(first).await.unwrap());
     }
 }
 both!(changes_by_id_, changes_by_id);
@@ -667,3 +674,98 @@ async fn sqlite_concurrent_opens_of_a_new_file_all_succeed() {
         }
     }
 }
+
+/// A worker's own connection (`Store::worker_conn`): a claim without the probe, progress in
+/// one statement each (a result written again for an index replaces the earlier one), the
+/// finish with and without a callback, writes under a lost lease refused, and (PostgreSQL) a
+/// connection the server dropped replaced at the next write.
+async fn worker_connection(place: &Place) {
+    let store = open(place).await;
+    let mut w = store.worker_conn();
+    assert_eq!(w.claim("w", LEASE, false).await.unwrap(), None, "an empty queue, without the probe");
+    assert_eq!(w.claim("w", LEASE, true).await.unwrap(), None, "an empty queue, with the probe");
+    let ids = store.create_submissions(&[new_sub("a", Some("http://cb/x")), new_sub("a", None)]).await.unwrap();
+    let (t0, t1, t1b) = (test_result("1", Verdict::AC), test_result("2", Verdict::AC), test_result("2", Verdict::TLE));
+
+    let c = w.claim("w", LEASE, false).await.unwrap().unwrap();
+    assert_eq!((c.submission_id, c.has_callback), (ids[0], true));
+    assert!(w.add_progress(&c, Some("compiled"), &[(0, t0.clone()), (1, t1.clone())]).await.unwrap());
+    assert!(w.add_progress(&c, None, &[(1, t1b.clone())]).await.unwrap());
+    let s = store.submission(ids[0]).await.unwrap().unwrap();
+    assert_eq!((s.status, s.compile_message.as_deref()), (Status::Running, Some("compiled")));
+    assert_eq!(s.tests, vec![t0.clone(), t1b.clone()]);
+    assert_eq!(store.test_results_from(ids[0], 1).await.unwrap(), (Status::Running, vec![t1b.clone()]));
+    assert!(w.finish(&c, &Outcome::Judged(result(Verdict::TLE, vec![t0.clone(), t1b.clone()]))).await.unwrap());
+    assert_eq!(store.due_callbacks(now_ms() + 1, 10).await.unwrap().len(), 1, "the finish queued the callback");
+    assert_eq!(store.submission(ids[0]).await.unwrap().unwrap().tests, vec![t0.clone(), t1b.clone()]);
+
+    let c2 = w.claim("w", LEASE, false).await.unwrap().unwrap();
+    assert_eq!((c2.submission_id, c2.has_callback), (ids[1], false));
+    assert!(w.add_progress(&c2, Some(""), &[(0, t0.clone())]).await.unwrap());
+    assert!(store.rejudge(ids[1]).await.unwrap());
+    assert!(!w.add_progress(&c2, None, &[(1, t1.clone())]).await.unwrap(), "progress under a lost lease");
+    assert!(!w.finish(&c2, &Outcome::Judged(result(Verdict::AC, vec![]))).await.unwrap(), "a finish under a lost lease");
+    let s = store.submission(ids[1]).await.unwrap().unwrap();
+    assert_eq!((s.status, s.verdict, s.tests.len()), (Status::Queued, None, 0), "the rejudge dropped the partial results");
+    let c3 = w.claim("w", LEASE, false).await.unwrap().unwrap();
+    assert_eq!((c3.submission_id, c3.attempt), (ids[1], 2));
+
+    if let Place::Postgres { url, .. } = place {
+        // The server drops every other connection to this database, the worker's among them.
+        let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::Executor::execute(
+            &mut admin,
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+        )
+        .await
+        .unwrap();
+        assert!(w.add_progress(&c3, Some(""), &[]).await.is_err(), "a write on the dropped connection");
+        assert!(w.add_progress(&c3, Some(""), &[]).await.unwrap(), "the next write, on a new connection");
+    }
+    assert!(w.finish(&c3, &Outcome::JudgeError("broken".into())).await.unwrap());
+    assert_eq!(store.submission(ids[1]).await.unwrap().unwrap().verdict, Some(Verdict::JE));
+}
+both!(worker_connection_, worker_connection);
+
+/// A database that schema version 1 left (test results in their own table) is upgraded in
+/// place: the table goes, each submission's row holds its progress, nothing else changes.
+async fn upgrade_from_version_1(place: &Place) {
+    let store = open(place).await;
+    let ids = store.create_submissions(&[new_sub("a", None), new_sub("a", None)]).await.unwrap();
+    let c = store.claim("w", LEASE).await.unwrap().unwrap();
+    assert!(store.finish(&c, &Outcome::Judged(result(Verdict::AC, vec![test_result("1", Verdict::AC)]))).await.unwrap());
+    let running = store.claim("w", LEASE).await.unwrap().unwrap();
+    assert!(store.set_running(&running, "").await.unwrap());
+    drop(store);
+    // Back to version 1's schema, with a test result row of the running one.
+    let mut c = sqlx::AnyConnection::connect(&place.url()).await.unwrap();
+    for sql in [
+        "ALTER TABLE submissions DROP COLUMN progress",
+        "CREATE TABLE test_results (submission_id BIGINT NOT NULL, attempt BIGINT NOT NULL, idx BIGINT NOT NULL, \
+         result TEXT NOT NULL, PRIMARY KEY (submission_id, idx))",
+        "UPDATE schema_version SET version = 1",
+    ] {
+        sqlx::Executor::execute(&mut c, sql).await.unwrap();
+    }
+    sqlx::query("INSERT INTO test_results (submission_id, attempt, idx, result) VALUES ($1, 1, 0, $2)")
+        .bind(ids[1])
+        .bind(serde_json::to_string(&test_result("1", Verdict::AC)).unwrap())
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+
+    let store = open(place).await;
+    let done = store.submission(ids[0]).await.unwrap().unwrap();
+    assert_eq!((done.status, done.verdict, done.tests.len()), (Status::Done, Some(Verdict::AC), 1));
+    let s = store.submission(ids[1]).await.unwrap().unwrap();
+    assert_eq!((s.status, s.tests.len()), (Status::Running, 0), "partial results of version 1 are dropped");
+    assert!(store.add_test_result(&running, 0, &test_result("1", Verdict::WA)).await.unwrap());
+    assert_eq!(store.submission(ids[1]).await.unwrap().unwrap().tests, vec![test_result("1", Verdict::WA)]);
+    let mut c = sqlx::AnyConnection::connect(&place.url()).await.unwrap();
+    let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut c).await.unwrap();
+    assert_eq!(version, 2);
+    assert!(sqlx::Executor::execute(&mut c, "SELECT COUNT(*) FROM test_results").await.is_err(), "test_results is gone");
+}
+both!(upgrade_from_version_1_, upgrade_from_version_1);

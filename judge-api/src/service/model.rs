@@ -167,6 +167,8 @@ pub struct Claim {
     pub language: String,
     pub source: String,
     pub all_tests: bool,
+    /// The submission has a `callback_url` (its final write also queues the callback).
+    pub has_callback: bool,
 }
 
 /// A final result POSTed to a submission's `callback_url`, retried with backoff.

@@ -3,8 +3,8 @@
 //! PostgreSQL (shared by a service and workers on many machines).
 //!
 //! The queue: a worker claims the oldest queued submission (or one whose lease expired) by
-//! setting a fresh lease id and expiry — on PostgreSQL with `SELECT ... FOR UPDATE SKIP
-//! LOCKED`, on SQLite inside its single-writer transaction — and keeps the lease alive with
+//! setting a fresh lease id and expiry in one UPDATE — on PostgreSQL with `SELECT ... FOR
+//! UPDATE SKIP LOCKED`, on SQLite under its single write lock — and keeps the lease alive with
 //! heartbeats. Every later write names the lease; once a lease is lost (expired and taken by
 //! another worker, or the submission rejudged), writes under it change nothing and return false.
 //! New submissions wake idle workers: LISTEN/NOTIFY on PostgreSQL, an in-process notify on SQLite.
@@ -18,10 +18,17 @@
 //! the wake-ups (LISTEN/NOTIFY vs in-process). Values are limited to what `Any` carries:
 //! integers (booleans are stored as 0/1), doubles, text, bytes.
 //!
+//! A worker's writes (claim, progress, finish) are each one single-row UPDATE on a connection
+//! of the worker's own ([`WorkerConn`]): what the service adds per submission on top of the
+//! judging is mostly these round trips (BENCHMARKS.md).
+//!
 //! Durability: SQLite runs in WAL mode with `synchronous=FULL`, so a committed transaction
 //! (a 2xx from `create_submissions`) survives a power loss, not only a crash of the process —
-//! the queue is what clients were told is safe. PostgreSQL commits durably by default.
+//! the queue is what clients were told is safe. Workers' own connections are
+//! `synchronous=NORMAL` (see [`WorkerConn`]: a power loss may make a submission be judged
+//! again, never lose it). PostgreSQL commits durably by default.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,8 +36,9 @@ use std::time::Duration;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
-use tokio::sync::Notify;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
+use tokio::sync::{watch, Notify};
 
 use super::model::*;
 use crate::verdict::{SubmissionResult, TestResult, Verdict};
@@ -76,7 +84,7 @@ const SCHEMA_LOCK_KEY: i64 = 0x6a75_6467_6500;
 /// How long an SQLite writer waits for the write lock before failing.
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 30_000;
 /// The schema this program writes; `schema_version` holds what the database has.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// The columns a `Submission` is read from (without its tests).
 const SUBMISSION_COLUMNS: &str = "id, status, verdict, score, problem, version, language, all_tests, callback_url, \
@@ -104,8 +112,76 @@ impl Drop for Inner {
     }
 }
 
-/// Sends the id of each changed submission to every subscriber (`Store::changes`).
-type Changed = tokio::sync::broadcast::Sender<Option<i64>>;
+/// A submission changed; `done` when the change made it done (its final result was stored).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Change {
+    id: i64,
+    done: bool,
+}
+
+impl Change {
+    /// As a NOTIFY payload: the id, then ` done` if so.
+    fn parse(payload: &str) -> Option<Change> {
+        let (id, done) = match payload.strip_suffix(" done") {
+            Some(id) => (id, true),
+            None => (payload, false),
+        };
+        Some(Change { id: id.parse().ok()?, done })
+    }
+}
+
+/// How many changes, and how many that finished it, a watched submission has had.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Counts {
+    changes: u64,
+    dones: u64,
+}
+
+/// Who waits for which submission: a change counter per watched submission, so that a change
+/// wakes its own waiters only. (A broadcast to every waiter, filtered by each, woke every
+/// `?wait` and SSE stream for each test result of every submission: with 32 clients waiting
+/// that cost more CPU than the rest of the service together.)
+struct Watches {
+    by_id: std::sync::Mutex<HashMap<i64, watch::Sender<Counts>>>,
+    /// Every change counted, for `Store::wait_for_change`.
+    any: watch::Sender<u64>,
+}
+
+impl Watches {
+    fn new() -> Watches {
+        Watches { by_id: std::sync::Mutex::new(HashMap::new()), any: watch::channel(0).0 }
+    }
+
+    fn by_id(&self) -> std::sync::MutexGuard<'_, HashMap<i64, watch::Sender<Counts>>> {
+        self.by_id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts `change` for its waiters; `None` (notifications were lost): for every waiter.
+    fn changed(&self, change: Option<Change>) {
+        self.any.send_modify(|n| *n += 1);
+        let bump = |tx: &watch::Sender<Counts>, done: bool| {
+            tx.send_modify(|c| {
+                c.changes += 1;
+                c.dones += done as u64;
+            })
+        };
+        let by_id = self.by_id();
+        match change {
+            Some(c) => {
+                if let Some(tx) = by_id.get(&c.id) {
+                    bump(tx, c.done);
+                }
+            }
+            None => by_id.values().for_each(|tx| bump(tx, true)),
+        }
+    }
+
+    fn watch(self: &Arc<Self>, id: i64) -> Changes {
+        let rx = self.by_id().entry(id).or_insert_with(|| watch::channel(Counts::default()).0).subscribe();
+        let seen = *rx.borrow();
+        Changes { id, seen, rx, watches: self.clone() }
+    }
+}
 
 /// How waiters learn of writes: in process, and from NOTIFY on PostgreSQL.
 #[derive(Clone)]
@@ -114,42 +190,68 @@ struct Wakes {
     work: Arc<Notify>,
     /// Woken when a callback was queued (local writes, or NOTIFY on `judge_callbacks`).
     callbacks: Arc<Notify>,
-    /// Which submission changed (local writes, or NOTIFY on `judge_change` with the id as
-    /// payload); `None` when any may have (notifications were lost while reconnecting).
-    changes: Changed,
+    /// Which submission changed (local writes, or NOTIFY on `judge_change` with the id, and
+    /// ` done` after it when it was finished, as payload), for its waiters.
+    changes: Arc<Watches>,
 }
-
-/// Changes buffered per subscriber before it lags (a lagging subscriber re-reads: no change is
-/// lost, only the filtering).
-const CHANGES_BUFFER: usize = 1024;
 
 fn new_wakes() -> Wakes {
     Wakes {
         work: Arc::new(Notify::new()),
         callbacks: Arc::new(Notify::new()),
-        changes: tokio::sync::broadcast::channel(CHANGES_BUFFER).0,
+        changes: Arc::new(Watches::new()),
     }
 }
 
-/// A subscription to submission changes (`Store::changes`). Subscribe before reading what
-/// you wait on, then wait: nothing that changed after the subscription is missed.
+/// A subscription to one submission's changes (`Store::changes`). Subscribe before reading
+/// what you wait on, then wait: nothing that changed after the subscription is missed.
+/// Changes of other submissions do not wake it: a `?wait` or an SSE stream costs nothing
+/// while other submissions are judged.
 pub struct Changes {
-    rx: tokio::sync::broadcast::Receiver<Option<i64>>,
+    id: i64,
+    rx: watch::Receiver<Counts>,
+    /// The counts when the caller last looked.
+    seen: Counts,
+    watches: Arc<Watches>,
 }
 
 impl Changes {
-    /// Waits until submission `id` may have changed (true) or `timeout` passed (false).
-    /// Changes of other submissions do not wake the caller: a `?wait` or an SSE stream costs
-    /// nothing while other submissions are judged.
-    pub async fn wait_for(&mut self, id: i64, timeout: Duration) -> bool {
+    /// Waits until the submission may have changed since the subscription or the last wait
+    /// that returned true (true), or `timeout` passed (false).
+    pub async fn wait(&mut self, timeout: Duration) -> bool {
+        self.wait_until(timeout, |now, seen| now.changes != seen.changes).await
+    }
+
+    /// Like `wait`, but only a change that finished the submission wakes the caller (or one
+    /// that may have: notifications were lost): a `?wait` re-reads once, not per test.
+    pub async fn wait_done(&mut self, timeout: Duration) -> bool {
+        self.wait_until(timeout, |now, seen| now.dones != seen.dones).await
+    }
+
+    async fn wait_until(&mut self, timeout: Duration, news: impl Fn(Counts, Counts) -> bool) -> bool {
         let until = tokio::time::Instant::now() + timeout;
         loop {
-            match tokio::time::timeout_at(until, self.rx.recv()).await {
-                Err(_) => return false,
-                Ok(Ok(Some(changed))) if changed != id => continue,
-                // This one, an unknown one, lagged, or the store is gone: re-read.
-                Ok(_) => return true,
+            let now = *self.rx.borrow_and_update();
+            if news(now, self.seen) {
+                self.seen = now;
+                return true;
             }
+            match tokio::time::timeout_at(until, self.rx.changed()).await {
+                Err(_) => return false,
+                // The store is gone: let the caller re-read (and fail there).
+                Ok(Err(_)) => return true,
+                Ok(Ok(())) => {}
+            }
+        }
+    }
+}
+
+impl Drop for Changes {
+    fn drop(&mut self) {
+        let mut by_id = self.watches.by_id();
+        // The last subscription (this one's receiver is still alive here) takes the entry along.
+        if by_id.get(&self.id).is_some_and(|tx| tx.receiver_count() <= 1) {
+            by_id.remove(&self.id);
         }
     }
 }
@@ -270,7 +372,10 @@ fn migrations(backend: Backend) -> Vec<Vec<String>> {
          judged BIGINT NOT NULL)"
             .into(),
     ];
-    vec![v1]
+    // Version 2: a judging's per-test results live in the submission's row (`progress`), so
+    // that each worker write is one single-row UPDATE (see `add_progress`).
+    let v2 = vec!["ALTER TABLE submissions ADD COLUMN progress TEXT".to_string(), "DROP TABLE test_results".into()];
+    vec![v1, v2]
 }
 
 fn get<'r, T>(row: &'r AnyRow, col: &'static str) -> Result<T>
@@ -330,6 +435,32 @@ fn is_busy(e: &sqlx::Error) -> bool {
 
 fn test_result(id: i64, json: &str) -> Result<TestResult> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt { what: "test result", id, reason: e.to_string() })
+}
+
+/// A judging's test results as `submissions.progress` holds them: one line per result,
+/// `INDEX<TAB>JSON<LF>` (JSON never holds a raw newline), appended as they come.
+fn progress_lines(id: i64, tests: &[(i64, TestResult)]) -> Result<String> {
+    let mut out = String::new();
+    for (index, result) in tests {
+        let json = serde_json::to_string(result).map_err(|e| StoreError::Corrupt { what: "test result", id, reason: e.to_string() })?;
+        out.push_str(&format!("{index}\t{json}\n"));
+    }
+    Ok(out)
+}
+
+/// The results in a `progress` text with index >= `from_index`, by index (a later line for
+/// the same index wins).
+fn progress_tests(id: i64, progress: Option<&str>, from_index: i64) -> Result<Vec<TestResult>> {
+    let mut by_index = std::collections::BTreeMap::new();
+    for line in progress.unwrap_or("").lines() {
+        let corrupt = || StoreError::Corrupt { what: "test progress", id, reason: format!("line {line:?}") };
+        let (index, json) = line.split_once('\t').ok_or_else(corrupt)?;
+        let index: i64 = index.parse().map_err(|_| corrupt())?;
+        if index >= from_index {
+            by_index.insert(index, json);
+        }
+    }
+    by_index.into_values().map(|json| test_result(id, json)).collect()
 }
 
 impl Store {
@@ -436,27 +567,64 @@ impl Store {
         }
     }
 
+    /// `begin` on a connection of one's own.
+    async fn begin_on<'c>(&self, c: &'c mut AnyConnection, op: &'static str) -> Result<sqlx::Transaction<'c, Any>> {
+        match self.inner.backend {
+            Backend::Sqlite => c.begin_with("BEGIN IMMEDIATE").await.map_err(q(op)),
+            Backend::Postgres => c.begin().await.map_err(q(op)),
+        }
+    }
+
+    /// A connection from the pool, for several statements in a row.
+    async fn acquire(&self, op: &'static str) -> Result<PoolConnection<Any>> {
+        self.pool().acquire().await.map_err(q(op))
+    }
+
     /// Inside a transaction: NOTIFY on PostgreSQL (delivered at commit); nothing on SQLite.
-    async fn notify_in(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, channel: &str, op: &'static str) -> Result<()> {
+    async fn notify_in(&self, tx: &mut AnyConnection, channel: &str, op: &'static str) -> Result<()> {
         if self.inner.backend == Backend::Postgres {
             tx.execute(format!("NOTIFY {channel}").as_str()).await.map_err(q(op))?;
         }
         Ok(())
     }
 
-    /// Inside a transaction: NOTIFY `judge_change` with the submission's id on PostgreSQL
-    /// (delivered at commit); nothing on SQLite. After the commit, call `changed(id)`.
-    async fn notify_change_in(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: i64, op: &'static str) -> Result<()> {
+    /// Inside a transaction: NOTIFY `judge_change` with the submission's id (and ` done` when
+    /// `done`) on PostgreSQL (delivered at commit); nothing on SQLite. After the commit, call
+    /// `changed(id, done)`.
+    async fn notify_change_in(&self, tx: &mut AnyConnection, id: i64, done: bool, op: &'static str) -> Result<()> {
         if self.inner.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL_CHANGE).bind(id.to_string()).execute(&mut **tx).await.map_err(q(op))?;
+            let payload = if done { format!("{id} done") } else { id.to_string() };
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL_CHANGE).bind(payload).execute(&mut *tx).await.map_err(q(op))?;
         }
         Ok(())
     }
 
-    /// Tells this process's subscribers that submission `id` changed.
-    fn changed(&self, id: i64) {
+    /// `sql`, an `UPDATE submissions … RETURNING id, …`, as one statement that on PostgreSQL
+    /// also notifies `judge_change` with the id (delivered at commit, as `notify_change_in`
+    /// does). A worker's writes are such single statements: no BEGIN/COMMIT round trips, which
+    /// on SQLite are each a hop to sqlx's connection thread and back. After it, `changed`.
+    fn notifying_change(&self, sql: &str, done: bool) -> String {
+        let payload = if done { "CAST(changed.id AS TEXT) || ' done'" } else { "CAST(changed.id AS TEXT)" };
+        self.notifying(sql, CHANNEL_CHANGE, payload)
+    }
+
+    /// `sql`, a statement `… RETURNING …` (as `changed`), as one statement that on PostgreSQL
+    /// also sends NOTIFY on `channel` with the SQL expression `payload` once per row.
+    fn notifying(&self, sql: &str, channel: &str, payload: &str) -> String {
+        match self.inner.backend {
+            Backend::Sqlite => sql.to_owned(),
+            // pg_notify returns void, which the Any driver cannot decode: it is counted instead.
+            Backend::Postgres => format!(
+                "WITH changed AS ({sql}) SELECT changed.* FROM changed, \
+                 LATERAL (SELECT COUNT(*) AS n FROM (SELECT pg_notify('{channel}', {payload})) AS x) AS notified"
+            ),
+        }
+    }
+
+    /// Tells this process's subscribers that submission `id` changed (`done`: it was finished).
+    fn changed(&self, id: i64, done: bool) {
         // No subscriber is not an error.
-        let _ = self.inner.wakes.changes.send(Some(id));
+        self.inner.wakes.changes.changed(Some(Change { id, done }));
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -653,23 +821,28 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = now_ms();
+        const INSERT: &str = "INSERT INTO submissions (problem, version, language, source, all_tests, callback_url, status, created_ms, attempts, judged_count) \
+                              VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, 0) RETURNING id";
+        let insert = |sql, s: &'_ NewSubmission| {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(s.problem.clone())
+                .bind(s.version.clone())
+                .bind(s.language.clone())
+                .bind(s.source.clone())
+                .bind(s.all_tests as i64)
+                .bind(s.callback_url.clone())
+                .bind(now)
+        };
+        if let [s] = subs {
+            // One is one statement (with its NOTIFY on PostgreSQL): no BEGIN/COMMIT round trips.
+            let id = insert(&self.notifying(INSERT, CHANNEL_QUEUE, "''"), s).fetch_one(self.pool()).await.map_err(q(op))?;
+            wake(&self.inner.wakes.work);
+            return Ok(vec![id]);
+        }
         let mut tx = self.begin(op).await?;
         let mut ids = Vec::with_capacity(subs.len());
         for s in subs {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO submissions (problem, version, language, source, all_tests, callback_url, status, created_ms, attempts, judged_count) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, 0) RETURNING id",
-            )
-            .bind(&s.problem)
-            .bind(&s.version)
-            .bind(&s.language)
-            .bind(&s.source)
-            .bind(s.all_tests as i64)
-            .bind(s.callback_url.as_deref())
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(q(op))?;
+            let id = insert(INSERT, s).fetch_one(&mut *tx).await.map_err(q(op))?;
             ids.push(id);
         }
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
@@ -681,7 +854,7 @@ impl Store {
     /// A submission with its test results (those of its latest attempt).
     pub async fn submission(&self, id: i64) -> Result<Option<Submission>> {
         let op = "read submission";
-        let row = sqlx::query(&format!("SELECT {SUBMISSION_COLUMNS}, result FROM submissions WHERE id = $1"))
+        let row = sqlx::query(&format!("SELECT {SUBMISSION_COLUMNS}, result, progress FROM submissions WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -695,22 +868,9 @@ impl Store {
                     serde_json::from_str(&json).map_err(|e| StoreError::Corrupt { what: "result", id, reason: e.to_string() })?;
                 r.tests
             }
-            None => self.stored_tests(id, s.attempts, 0).await?,
+            None => progress_tests(id, get::<Option<String>>(&row, "progress")?.as_deref(), 0)?,
         };
         Ok(Some(s))
-    }
-
-    /// The stored per-test rows of an attempt from `from_index`, in order.
-    async fn stored_tests(&self, id: i64, attempt: i64, from_index: i64) -> Result<Vec<TestResult>> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT result FROM test_results WHERE submission_id = $1 AND attempt = $2 AND idx >= $3 ORDER BY idx")
-                .bind(id)
-                .bind(attempt)
-                .bind(from_index)
-                .fetch_all(self.pool())
-                .await
-                .map_err(q("read test results"))?;
-        rows.iter().map(|j| test_result(id, j)).collect()
     }
 
     /// Submissions matching the filter, newest first, without their per-test results.
@@ -768,7 +928,7 @@ impl Store {
         let r = sqlx::query(
             "UPDATE submissions SET status = 'queued', verdict = NULL, score = NULL, result = NULL, error = NULL, \
              compile_message = NULL, max_cpu_time_ms = NULL, max_memory_bytes = NULL, time_limit_ms = NULL, finished_ms = NULL, \
-             lease_id = NULL, lease_worker = NULL, lease_expires_ms = NULL WHERE id = $1",
+             lease_id = NULL, lease_worker = NULL, lease_expires_ms = NULL, progress = NULL WHERE id = $1",
         )
         .bind(id)
         .execute(&mut *tx)
@@ -777,12 +937,11 @@ impl Store {
         if r.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(id).execute(&mut *tx).await.map_err(q(op))?;
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
-        self.notify_change_in(&mut tx, id, op).await?;
+        self.notify_change_in(&mut tx, id, false, op).await?;
         tx.commit().await.map_err(q(op))?;
         wake(&self.inner.wakes.work);
-        self.changed(id);
+        self.changed(id, false);
         Ok(true)
     }
 
@@ -790,7 +949,7 @@ impl Store {
     /// and the submission's status (for SSE streams).
     pub async fn test_results_from(&self, id: i64, from_index: i64) -> Result<(Status, Vec<TestResult>)> {
         let op = "read test results";
-        let row = sqlx::query("SELECT status, attempts, result FROM submissions WHERE id = $1")
+        let row = sqlx::query("SELECT status, result, progress FROM submissions WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -800,7 +959,6 @@ impl Store {
         };
         let status: String = get(&row, "status")?;
         let status = Status::parse(&status).ok_or(StoreError::Corrupt { what: "status", id, reason: status })?;
-        let attempts: i64 = get(&row, "attempts")?;
         match get::<Option<String>>(&row, "result")? {
             Some(json) => {
                 let r: SubmissionResult =
@@ -808,7 +966,7 @@ impl Store {
                 let from = usize::try_from(from_index.max(0)).unwrap_or(usize::MAX);
                 Ok((status, r.tests.into_iter().skip(from).collect()))
             }
-            None => Ok((status, self.stored_tests(id, attempts, from_index).await?)),
+            None => Ok((status, progress_tests(id, get::<Option<String>>(&row, "progress")?.as_deref(), from_index)?)),
         }
     }
 
@@ -817,46 +975,52 @@ impl Store {
     /// Claims the oldest queued submission, or one whose lease expired; status becomes
     /// `compiling`, attempts +1, its earlier partial test results are dropped.
     pub async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>> {
+        let mut c = self.acquire("claim").await?;
+        self.claim_on(&mut c, worker, lease, true).await
+    }
+
+    /// `claim` on connection `c`. With `probe`, a plain read first, so that an idle worker's
+    /// poll of an empty queue takes no write lock; without (the worker's last claim found one,
+    /// so the queue is likely not empty), the claim is a single statement.
+    async fn claim_on(&self, c: &mut AnyConnection, worker: &str, lease: Duration, probe: bool) -> Result<Option<Claim>> {
         let op = "claim";
         let now = now_ms();
         let lease_id = random_hex(16);
+        if probe {
+            let waiting: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM submissions WHERE status = 'queued' \
+                 OR (status IN ('compiling', 'running') AND lease_expires_ms < $1) LIMIT 1",
+            )
+            .bind(now)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(q(op))?;
+            if waiting.is_none() {
+                return Ok(None);
+            }
+        }
+        // One statement, so one transaction: on SQLite a write statement takes the database's
+        // write lock before it reads; on PostgreSQL the row lock skips rows other workers hold.
         let lock = match self.inner.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            // The immediate transaction holds the database's only write lock.
             Backend::Sqlite => "",
         };
-        let sql = format!(
+        let sql = self.notifying_change(&format!(
             "UPDATE submissions SET status = 'compiling', attempts = attempts + 1, lease_id = $1, lease_worker = $2, \
-             lease_expires_ms = $3, compile_message = NULL \
+             lease_expires_ms = $3, compile_message = NULL, progress = NULL \
              WHERE id = (SELECT id FROM submissions WHERE status = 'queued' \
                          OR (status IN ('compiling', 'running') AND lease_expires_ms < $4) ORDER BY id LIMIT 1{lock}) \
-             RETURNING id, attempts, problem, version, language, source, all_tests"
-        );
-        // A plain read first: an idle worker's poll of an empty queue takes no write lock.
-        let waiting: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM submissions WHERE status = 'queued' \
-             OR (status IN ('compiling', 'running') AND lease_expires_ms < $1) LIMIT 1",
-        )
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(q(op))?;
-        if waiting.is_none() {
-            return Ok(None);
-        }
-        let mut tx = self.begin(op).await?;
+             RETURNING id, attempts, problem, version, language, source, all_tests, callback_url"
+        ), false);
         let row = sqlx::query(&sql)
             .bind(&lease_id)
             .bind(worker)
             .bind(now.saturating_add(lease.as_millis() as i64))
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *c)
             .await
             .map_err(q(op))?;
-        let Some(row) = row else {
-            tx.rollback().await.map_err(q(op))?;
-            return Ok(None);
-        };
+        let Some(row) = row else { return Ok(None) };
         let claim = Claim {
             submission_id: get(&row, "id")?,
             lease_id,
@@ -867,15 +1031,9 @@ impl Store {
             language: get(&row, "language")?,
             source: get(&row, "source")?,
             all_tests: get::<i64>(&row, "all_tests")? != 0,
+            has_callback: get::<Option<String>>(&row, "callback_url")?.is_some(),
         };
-        sqlx::query("DELETE FROM test_results WHERE submission_id = $1")
-            .bind(claim.submission_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(q(op))?;
-        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
-        tx.commit().await.map_err(q(op))?;
-        self.changed(claim.submission_id);
+        self.changed(claim.submission_id, false);
         Ok(Some(claim))
     }
 
@@ -896,146 +1054,137 @@ impl Store {
         self.add_progress(claim, Some(compile_message), &[]).await
     }
 
-    /// Locks the claimed submission's row for this transaction if the lease still holds.
-    async fn hold_lease(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, claim: &Claim, op: &'static str) -> Result<bool> {
-        let r = sqlx::query("UPDATE submissions SET lease_id = lease_id WHERE id = $1 AND lease_id = $2")
-            .bind(claim.submission_id)
-            .bind(&claim.lease_id)
-            .execute(&mut **tx)
-            .await
-            .map_err(q(op))?;
-        Ok(r.rows_affected() > 0)
-    }
-
     /// One test's result, `index` from 0. False when the lease was lost.
     pub async fn add_test_result(&self, claim: &Claim, index: i64, result: &TestResult) -> Result<bool> {
         self.add_progress(claim, None, &[(index, result.clone())]).await
     }
 
-    /// Progress in one transaction: `running` with the compile message (when given), then
-    /// test results by index. What a worker has at once goes in one write, so a problem with
-    /// many fast tests costs a few transactions, not one per test. False when the lease was lost.
+    /// Progress in one statement: `running` with the compile message (when given), then test
+    /// results by index, appended to the row's `progress` under the lease. What a worker has
+    /// at once goes in one write, so a problem with many fast tests costs a few writes, not one
+    /// per test. False when the lease was lost.
+    ///
+    /// One UPDATE of the claimed row is atomic with its lease check on both databases (on
+    /// PostgreSQL the row lock makes a concurrent claim wait, then the check sees its lease),
+    /// so no transaction is needed.
     pub async fn add_progress(&self, claim: &Claim, running: Option<&str>, tests: &[(i64, TestResult)]) -> Result<bool> {
-        let op = "store progress";
-        let mut rows = Vec::with_capacity(tests.len());
-        for (index, result) in tests {
-            let json = serde_json::to_string(result).map_err(|e| StoreError::Corrupt {
-                what: "test result",
-                id: claim.submission_id,
-                reason: e.to_string(),
-            })?;
-            rows.push((*index, json));
-        }
-        let mut tx = self.begin(op).await?;
-        // The row lock keeps a concurrent claim (which drops partial results) from slipping
-        // between the lease check and the inserts.
-        let held = match running {
-            Some(message) => sqlx::query("UPDATE submissions SET status = 'running', compile_message = $1 WHERE id = $2 AND lease_id = $3")
-                .bind(message)
-                .bind(claim.submission_id)
-                .bind(&claim.lease_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(q(op))?
-                .rows_affected()
-                > 0,
-            None => self.hold_lease(&mut tx, claim, op).await?,
-        };
-        if !held {
-            return Ok(false);
-        }
-        for (index, json) in rows {
-            sqlx::query(
-                "INSERT INTO test_results (submission_id, attempt, idx, result) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (submission_id, idx) DO UPDATE SET attempt = excluded.attempt, result = excluded.result",
-            )
-            .bind(claim.submission_id)
-            .bind(claim.attempt)
-            .bind(index)
-            .bind(json)
-            .execute(&mut *tx)
-            .await
-            .map_err(q(op))?;
-        }
-        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
-        tx.commit().await.map_err(q(op))?;
-        self.changed(claim.submission_id);
-        Ok(true)
+        let mut c = self.acquire("store progress").await?;
+        self.add_progress_on(&mut c, claim, running, tests).await
     }
 
-    /// The final result: status `done`, judged_count +1, lease cleared, a callback queued if
-    /// the submission has a `callback_url`; all in one transaction. False (and nothing
-    /// written) when the lease was lost: a late result from a lost lease is rejected.
+    async fn add_progress_on(
+        &self,
+        c: &mut AnyConnection,
+        claim: &Claim,
+        running: Option<&str>,
+        tests: &[(i64, TestResult)],
+    ) -> Result<bool> {
+        let op = "store progress";
+        let lines = progress_lines(claim.submission_id, tests)?;
+        let mut sets = Vec::new();
+        if running.is_some() {
+            sets.push("status = 'running', compile_message = $3".to_owned());
+        }
+        if !tests.is_empty() {
+            sets.push(format!("progress = COALESCE(progress, '') || ${}", 3 + running.is_some() as usize));
+        }
+        if sets.is_empty() {
+            return Ok(true);
+        }
+        let sql = self.notifying_change(&format!("UPDATE submissions SET {} WHERE id = $1 AND lease_id = $2 RETURNING id", sets.join(", ")), false);
+        let mut query = sqlx::query(&sql).bind(claim.submission_id).bind(&claim.lease_id);
+        if let Some(message) = running {
+            query = query.bind(message);
+        }
+        if !tests.is_empty() {
+            query = query.bind(lines);
+        }
+        let held = query.fetch_optional(&mut *c).await.map_err(q(op))?.is_some();
+        if held {
+            self.changed(claim.submission_id, false);
+        }
+        Ok(held)
+    }
+
+    /// Stores the final outcome under the lease and queues the callback (if any), in one
+    /// transaction. False when the lease was lost (nothing is written then).
     pub async fn finish(&self, claim: &Claim, outcome: &Outcome) -> Result<bool> {
+        let mut c = self.acquire("finish").await?;
+        self.finish_on(&mut c, claim, outcome).await
+    }
+
+    async fn finish_on(&self, c: &mut AnyConnection, claim: &Claim, outcome: &Outcome) -> Result<bool> {
         let op = "finish";
         let id = claim.submission_id;
         let now = now_ms();
-        let mut tx = self.begin(op).await?;
         const DONE: &str = "status = 'done', finished_ms = $1, judged_count = judged_count + 1, \
                             lease_id = NULL, lease_worker = NULL, lease_expires_ms = NULL";
-        let row = match outcome {
-            Outcome::Judged(r) => {
-                let json = serde_json::to_string(r).map_err(|e| StoreError::Corrupt { what: "result", id, reason: e.to_string() })?;
-                sqlx::query(&format!(
+        // The stored result holds every test; a JE keeps the partial ones to show.
+        let (sql, json) = match outcome {
+            Outcome::Judged(r) => (
+                format!(
                     "UPDATE submissions SET {DONE}, verdict = $2, score = $3, result = $4, error = NULL, compile_message = $5, \
-                     max_cpu_time_ms = $6, max_memory_bytes = $7, time_limit_ms = $8 \
-                     WHERE id = $9 AND lease_id = $10 RETURNING callback_url"
-                ))
+                     max_cpu_time_ms = $6, max_memory_bytes = $7, time_limit_ms = $8, progress = NULL \
+                     WHERE id = $9 AND lease_id = $10 RETURNING id, callback_url"
+                ),
+                serde_json::to_string(r).map_err(|e| StoreError::Corrupt { what: "result", id, reason: e.to_string() })?,
+            ),
+            Outcome::JudgeError(_) => (
+                format!(
+                    "UPDATE submissions SET {DONE}, verdict = $2, score = $3, result = NULL, error = $4 \
+                     WHERE id = $5 AND lease_id = $6 RETURNING id, callback_url"
+                ),
+                String::new(),
+            ),
+        };
+        // Without a callback the UPDATE is all there is: one statement (with its notification).
+        let sql = if claim.has_callback { sql } else { self.notifying_change(&sql, true) };
+        let query = match outcome {
+            Outcome::Judged(r) => sqlx::query(&sql)
                 .bind(now)
                 .bind(r.verdict.as_str())
                 .bind(r.score)
-                .bind(json)
+                .bind(json.as_str())
                 .bind(&r.compile_message)
                 .bind(to_i64(r.max_cpu_time_ms))
                 .bind(to_i64(r.max_memory_bytes))
-                .bind(to_i64(r.time_limit_ms))
-                .bind(id)
-                .bind(&claim.lease_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(q(op))?
+                .bind(to_i64(r.time_limit_ms)),
+            Outcome::JudgeError(message) => sqlx::query(&sql).bind(now).bind(Verdict::JE.as_str()).bind(0.0f64).bind(message.as_str()),
+        };
+        let query = query.bind(id).bind(&claim.lease_id);
+        let mut queued_callback = false;
+        if claim.has_callback {
+            let mut tx = self.begin_on(c, op).await?;
+            let Some(row) = query.fetch_optional(&mut *tx).await.map_err(q(op))? else {
+                tx.rollback().await.map_err(q(op))?;
+                return Ok(false);
+            };
+            if let Some(url) = get::<Option<String>>(&row, "callback_url")? {
+                sqlx::query("INSERT INTO callbacks (submission_id, url, attempts, next_ms) VALUES ($1, $2, 0, $3)")
+                    .bind(id)
+                    .bind(url)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q(op))?;
+                self.notify_in(&mut tx, CHANNEL_CALLBACKS, op).await?;
+                queued_callback = true;
             }
-            Outcome::JudgeError(message) => sqlx::query(&format!(
-                "UPDATE submissions SET {DONE}, verdict = $2, score = $3, result = NULL, error = $4 \
-                 WHERE id = $5 AND lease_id = $6 RETURNING callback_url"
-            ))
-            .bind(now)
-            .bind(Verdict::JE.as_str())
-            .bind(0.0f64)
-            .bind(message.as_str())
-            .bind(id)
-            .bind(&claim.lease_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(q(op))?,
-        };
-        let Some(row) = row else {
-            tx.rollback().await.map_err(q(op))?;
+            self.notify_change_in(&mut tx, id, true, op).await?;
+            tx.commit().await.map_err(q(op))?;
+        } else if query.fetch_optional(&mut *c).await.map_err(q(op))?.is_none() {
             return Ok(false);
-        };
-        if matches!(outcome, Outcome::Judged(_)) {
-            // The stored result holds every test; a JE keeps the partial rows to show.
-            sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(id).execute(&mut *tx).await.map_err(q(op))?;
         }
-        let callback_url = get::<Option<String>>(&row, "callback_url")?;
-        let queued_callback = callback_url.is_some();
-        if let Some(url) = callback_url {
-            sqlx::query("INSERT INTO callbacks (submission_id, url, attempts, next_ms) VALUES ($1, $2, 0, $3)")
-                .bind(id)
-                .bind(url)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(q(op))?;
-            self.notify_in(&mut tx, CHANNEL_CALLBACKS, op).await?;
-        }
-        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
-        tx.commit().await.map_err(q(op))?;
-        self.changed(claim.submission_id);
+        self.changed(id, true);
         if queued_callback {
             wake(&self.inner.wakes.callbacks);
         }
         Ok(true)
+    }
+
+    /// A connection for one worker's writes: see [`WorkerConn`].
+    pub fn worker_conn(&self) -> WorkerConn {
+        WorkerConn { store: self.clone(), conn: None }
     }
 
     /// Gives a claim back (its worker is stopping): the submission is queued again at once
@@ -1046,7 +1195,7 @@ impl Store {
         let mut tx = self.begin(op).await?;
         let r = sqlx::query(
             "UPDATE submissions SET status = 'queued', compile_message = NULL, lease_id = NULL, lease_worker = NULL, \
-             lease_expires_ms = NULL WHERE id = $1 AND lease_id = $2",
+             lease_expires_ms = NULL, progress = NULL WHERE id = $1 AND lease_id = $2",
         )
         .bind(claim.submission_id)
         .bind(&claim.lease_id)
@@ -1056,12 +1205,11 @@ impl Store {
         if r.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM test_results WHERE submission_id = $1").bind(claim.submission_id).execute(&mut *tx).await.map_err(q(op))?;
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
-        self.notify_change_in(&mut tx, claim.submission_id, op).await?;
+        self.notify_change_in(&mut tx, claim.submission_id, false, op).await?;
         tx.commit().await.map_err(q(op))?;
         wake(&self.inner.wakes.work);
-        self.changed(claim.submission_id);
+        self.changed(claim.submission_id, false);
         Ok(true)
     }
 
@@ -1080,13 +1228,13 @@ impl Store {
     /// Waits until some submission changed (a test result or a final result was stored,
     /// by any worker on any machine) or `timeout` passes. For `?wait=` and SSE streams.
     pub async fn wait_for_change(&self, timeout: Duration) {
-        let mut rx = self.inner.wakes.changes.subscribe();
-        let _ = tokio::time::timeout(timeout, rx.recv()).await;
+        let mut rx = self.inner.wakes.changes.any.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.changed()).await;
     }
 
-    /// A subscription to changes of submissions, by id (see `Changes::wait_for`).
-    pub fn changes(&self) -> Changes {
-        Changes { rx: self.inner.wakes.changes.subscribe() }
+    /// A subscription to the changes of submission `id` (see [`Changes`]).
+    pub fn changes(&self, id: i64) -> Changes {
+        self.inner.wakes.changes.watch(id)
     }
 
     // --- workers (for /metrics) ---
@@ -1234,7 +1382,7 @@ async fn listen(mut listener: sqlx::postgres::PgListener, url: String, wakes: Wa
     let wake_all = |w: &Wakes| {
         wake(&w.work);
         wake(&w.callbacks);
-        let _ = w.changes.send(None);
+        w.changes.changed(None);
     };
     loop {
         match listener.listen_all([CHANNEL_QUEUE, CHANNEL_CHANGE, CHANNEL_CALLBACKS]).await {
@@ -1243,7 +1391,7 @@ async fn listen(mut listener: sqlx::postgres::PgListener, url: String, wakes: Wa
                     Ok(Some(n)) if n.channel() == CHANNEL_QUEUE => wake(&wakes.work),
                     Ok(Some(n)) if n.channel() == CHANNEL_CALLBACKS => wake(&wakes.callbacks),
                     Ok(Some(n)) => {
-                        let _ = wakes.changes.send(n.payload().parse::<i64>().ok());
+                        wakes.changes.changed(Change::parse(n.payload()));
                     }
                     Ok(None) => {
                         // Lost and reconnected by the next call: anything sent meanwhile is gone.
@@ -1268,6 +1416,75 @@ async fn listen(mut listener: sqlx::postgres::PgListener, url: String, wakes: Wa
     }
 }
 
+/// A worker's own connection for its writes (claim, progress, finish), taken from the pool
+/// and detached from it (the pool opens another in its place).
+///
+/// Why not the pool: sqlx tests every connection given back to a pool with a ping before
+/// it may be reused (on SQLite a round trip to the connection's thread, on PostgreSQL to the
+/// server), which doubles the cost of each of these small writes, and on a busy machine each
+/// round trip waits for a CPU that a box is using. One connection per worker also means a
+/// PostgreSQL server sees one connection per worker plus each process's pool.
+///
+/// On SQLite its commits are `synchronous = NORMAL`: not synced to disk one by one, but
+/// with the next synced commit (every API write, such as a new submission, stays `FULL`) or
+/// checkpoint. A killed process loses none of them (they are in the WAL file); a power loss
+/// or OS crash may undo the last ones, which only takes a submission back to an earlier
+/// state of its judging: claimed or finished becomes queued or running again, and it is
+/// judged again (its callback, undone with it, is queued again then). Syncing each of a
+/// worker's half-dozen writes per submission cost ~3 ms per submission on this machine's
+/// disk, most of what the service added on top of judging.
+///
+/// After an error the connection is dropped (it may be broken); the next write takes a new one.
+pub struct WorkerConn {
+    store: Store,
+    conn: Option<AnyConnection>,
+}
+
+impl WorkerConn {
+    async fn conn(&mut self, op: &'static str) -> Result<&mut AnyConnection> {
+        let c = match self.conn.take() {
+            Some(c) => c,
+            None => {
+                let mut c = self.store.acquire(op).await?.detach();
+                if self.store.inner.backend == Backend::Sqlite {
+                    c.execute("PRAGMA synchronous = NORMAL").await.map_err(q(op))?;
+                }
+                c
+            }
+        };
+        Ok(self.conn.insert(c))
+    }
+
+    fn check<T>(&mut self, r: Result<T>) -> Result<T> {
+        if r.is_err() {
+            self.conn = None;
+        }
+        r
+    }
+
+    /// [`Store::claim`]; with `probe` false (the worker's last claim found a submission)
+    /// without the plain read first.
+    pub async fn claim(&mut self, worker: &str, lease: Duration, probe: bool) -> Result<Option<Claim>> {
+        let store = self.store.clone();
+        let r = store.claim_on(self.conn("claim").await?, worker, lease, probe).await;
+        self.check(r)
+    }
+
+    /// [`Store::add_progress`].
+    pub async fn add_progress(&mut self, claim: &Claim, running: Option<&str>, tests: &[(i64, TestResult)]) -> Result<bool> {
+        let store = self.store.clone();
+        let r = store.add_progress_on(self.conn("store progress").await?, claim, running, tests).await;
+        self.check(r)
+    }
+
+    /// [`Store::finish`].
+    pub async fn finish(&mut self, claim: &Claim, outcome: &Outcome) -> Result<bool> {
+        let store = self.store.clone();
+        let r = store.finish_on(self.conn("finish").await?, claim, outcome).await;
+        self.check(r)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1286,6 +1503,19 @@ mod tests {
             assert_eq!(busy, SQLITE_BUSY_TIMEOUT_MS as i64);
         }
         assert!(dir.path().join("x y%?#/judge.db").is_file(), "odd characters in the path are kept");
+
+        // A worker's own connection commits without a sync each (see `WorkerConn`); the
+        // pool's stay FULL.
+        let mut worker = store.worker_conn();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(worker.conn("test").await.unwrap()).await.unwrap();
+        assert_eq!(sync, 1, "synchronous = NORMAL");
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(worker.conn("test").await.unwrap()).await.unwrap();
+        assert_eq!(busy, SQLITE_BUSY_TIMEOUT_MS as i64);
+        for _ in 0..9 {
+            let mut c = store.pool().acquire().await.unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *c).await.unwrap();
+            assert_eq!(sync, 2, "synchronous = FULL");
+        }
     }
 
     #[test]
@@ -1300,3 +1530,4 @@ mod tests {
         assert_eq!(decode_path("/a%zz%4"), "/a%zz%4");
     }
 }
+

@@ -3,6 +3,13 @@
 //! and the final one under the lease. A worker whose lease was lost stops writing: its late
 //! result is rejected by the store.
 //!
+//! What a worker adds per submission on top of the judging is kept small (BENCHMARKS.md):
+//! each write is one statement on the worker's own connection (`WorkerConn`), and compile,
+//! tests and the progress writes between them run on one blocking thread, so that a
+//! submission wakes no other thread of the process but the database connection's.
+//! `RUST_LOG=judge_api::service::worker=debug` logs each submission's claim, compile and
+//! test times.
+//!
 //! A judging that already runs when its lease is lost (expired and taken over, or rejudged)
 //! is not interrupted — the judge has no cancellation — but writes nothing more: its worker
 //! waits for it (so a process never judges more than `count` submissions at once) and drops
@@ -12,13 +19,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, OnceCell};
 
 use super::model::{now_ms, Claim, Outcome, WorkerInfo};
 use super::package;
-use super::store::{Store, StoreError};
+use super::store::{Store, StoreError, WorkerConn};
 use super::settings;
 use crate::judge::{Judge, JudgeOptions, PreparedProblem};
 use crate::verdict::TestResult;
@@ -59,14 +66,6 @@ const REPORT_REFRESH: Duration = Duration::from_secs(10);
 const PREPARED_CACHE: usize = 8;
 /// Tries of an HTTP package fetch before the submission is judged JE.
 const FETCH_TRIES: u32 = 3;
-
-/// What a judging writes before its final result.
-enum Progress {
-    /// Compiled: status `running`, with the compiler's message.
-    Running(String),
-    /// One test's result, by index from 0.
-    Test(i64, TestResult),
-}
 
 /// Why judging a claim stopped without a result to store.
 enum Failure {
@@ -231,26 +230,25 @@ async fn reporter(shared: Arc<Shared>, id: String, state: Arc<WorkerState>) {
 async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mut stop: watch::Receiver<bool>) {
     let state = Arc::new(WorkerState { judging: AtomicU8::new(0), judged: AtomicI64::new(0) });
     let _reporter = AbortOnDrop(tokio::spawn(reporter(shared.clone(), id.clone(), state.clone())));
-    // The previous submission's final write, finishing while this worker compiles the next.
-    let mut storing: Option<tokio::task::JoinHandle<()>> = None;
+    let conn = Arc::new(tokio::sync::Mutex::new(shared.store.worker_conn()));
+    // Whether the last claim found a submission: then the next claim skips the probe.
+    let mut busy = false;
     while !*stop.borrow() {
-        match shared.store.claim(&id, shared.config.lease).await {
+        let claim_started = Instant::now();
+        let claimed = conn.lock().await.claim(&id, shared.config.lease, !busy).await;
+        let claim_ms = claim_started.elapsed().as_secs_f64() * 1e3;
+        busy = matches!(claimed, Ok(Some(_)));
+        match claimed {
             Ok(Some(claim)) => {
+                tracing::debug!(worker = %id, submission = claim.submission_id, claim_ms, "claimed");
                 state.judging.store(1, Ordering::Relaxed);
                 let held = claim.clone();
                 tokio::select! {
-                    finished = judge_claim(&shared, claim, cpus.clone()) => {
-                        // One final write in flight at a time.
-                        if let Some(previous) = storing.take() {
-                            let _ = previous.await;
-                        }
+                    finished = judge_claim(&shared, &conn, claim, cpus.clone()) => {
                         if let Some(finished) = finished {
-                            let (shared, state) = (shared.clone(), state.clone());
-                            storing = Some(tokio::spawn(async move {
-                                if finished.store(&shared).await {
-                                    state.judged.fetch_add(1, Ordering::Relaxed);
-                                }
-                            }));
+                            if finished.store(&conn).await {
+                                state.judged.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                     _ = stopped(&mut stop) => {
@@ -277,9 +275,6 @@ async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mu
             }
         }
     }
-    if let Some(previous) = storing.take() {
-        let _ = previous.await;
-    }
     report(&shared, &id, "stopped", state.judged.load(Ordering::Relaxed)).await;
 }
 
@@ -294,13 +289,13 @@ struct Finished {
 
 impl Finished {
     /// Stores the outcome under the lease; true when it was stored.
-    async fn store(self, shared: &Shared) -> bool {
+    async fn store(self, conn: &tokio::sync::Mutex<WorkerConn>) -> bool {
         let sid = self.claim.submission_id;
         if self.lost.load(Ordering::SeqCst) {
             tracing::info!(submission = sid, worker = %self.claim.worker, "lease lost while judging; result dropped");
             return false;
         }
-        match shared.store.finish(&self.claim, &self.outcome).await {
+        match conn.lock().await.finish(&self.claim, &self.outcome).await {
             Ok(true) => true,
             Ok(false) => {
                 tracing::info!(submission = sid, worker = %self.claim.worker, "lease lost before the result was stored; result dropped");
@@ -317,12 +312,17 @@ impl Finished {
 
 /// Judges one claim; its outcome, to be stored under the lease, or `None` when there is
 /// nothing to store (the lease was lost, or the store failed and the lease will expire).
-async fn judge_claim(shared: &Arc<Shared>, claim: Claim, cpus: Option<Vec<u32>>) -> Option<Finished> {
+async fn judge_claim(
+    shared: &Arc<Shared>,
+    conn: &Arc<tokio::sync::Mutex<WorkerConn>>,
+    claim: Claim,
+    cpus: Option<Vec<u32>>,
+) -> Option<Finished> {
     let claim = Arc::new(claim);
     let lost = Arc::new(AtomicBool::new(false));
     let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone())));
     let sid = claim.submission_id;
-    let outcome = match judge_submission(shared, &claim, cpus, &lost).await {
+    let outcome = match judge_submission(shared, conn, &claim, cpus, &lost).await {
         Ok(Some(result)) => Outcome::Judged(result),
         Ok(None) => {
             tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
@@ -369,6 +369,7 @@ async fn heartbeat(store: Store, claim: Arc<Claim>, lease: Duration, lost: Arc<A
 /// the lease was lost on the way.
 async fn judge_submission(
     shared: &Arc<Shared>,
+    conn: &Arc<tokio::sync::Mutex<WorkerConn>>,
     claim: &Arc<Claim>,
     cpus: Option<Vec<u32>>,
     lost: &Arc<AtomicBool>,
@@ -389,73 +390,53 @@ async fn judge_submission(
     std::fs::write(&source, &claim.source).map_err(|e| Failure::Judge(format!("write {}: {e}", source.display())))?;
     let opts = JudgeOptions { language: Some(lang.id.clone()), all_tests: claim.all_tests, cpus };
 
-    let judge = shared.judge.clone();
-    let compile_opts = opts.clone();
-    let compiled = tokio::task::spawn_blocking(move || judge.compile(&source, &compile_opts))
-        .await
-        .map_err(|e| Failure::Judge(format!("compile task: {e}")))?
-        .map_err(|e| Failure::Judge(e.to_string()))?;
-    if lost.load(Ordering::SeqCst) {
-        return Ok(None);
-    }
-
-    // Progress goes through the channel to one writer, in order: `running` with the compile
-    // message first, then each test's result. The tests run meanwhile (the writes are not on
-    // their path); a write that finds the lease lost stops the rest.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
-    let _ = tx.send(Progress::Running(compiled.compile_message.clone()));
-    let writer = {
-        let store = shared.store.clone();
-        let claim = claim.clone();
-        let lost = lost.clone();
-        tokio::spawn(async move {
-            let mut failed: Option<StoreError> = None;
-            let mut batch = Vec::new();
-            while rx.recv_many(&mut batch, 1024).await > 0 {
-                if lost.load(Ordering::SeqCst) || failed.is_some() {
-                    batch.clear();
-                    continue;
-                }
-                // Everything that arrived meanwhile goes in one transaction.
-                let mut running = None;
-                let mut tests = Vec::new();
-                for p in batch.drain(..) {
-                    match p {
-                        Progress::Running(message) => running = Some(message),
-                        Progress::Test(index, result) => tests.push((index, result)),
-                    }
-                }
-                match store.add_progress(&claim, running.as_deref(), &tests).await {
+    // Compile and tests on one blocking thread, which also writes the progress itself (each
+    // write one statement on the worker's connection): `running` with the compile message,
+    // then each test's result as it comes. A thread of the async runtime in between would
+    // be woken for every write, and on a machine whose CPUs the boxes keep busy every wake is
+    // a box preempted. A write that finds the lease lost stops the rest.
+    let (judge, handle) = (shared.judge.clone(), tokio::runtime::Handle::current());
+    let (conn, claim, lost_in) = (conn.clone(), claim.clone(), lost.clone());
+    let judged = tokio::task::spawn_blocking(move || -> Result<Option<crate::verdict::SubmissionResult>, Failure> {
+        let started = Instant::now();
+        let compiled = judge.compile(&source, &opts).map_err(|e| Failure::Judge(e.to_string()))?;
+        let compile_ms = started.elapsed().as_secs_f64() * 1e3;
+        let write = |running: Option<&str>, tests: &[(i64, TestResult)]| {
+            handle.block_on(async { conn.lock().await.add_progress(&claim, running, tests).await })
+        };
+        // `running` not stored: no tests (the lease expires and it is judged again).
+        match write(Some(&compiled.compile_message), &[]) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => return Err(Failure::Store(e)),
+        }
+        let mut index = 0i64;
+        let result = judge.run_tests(&prepared, &compiled, &opts, &mut |t: &TestResult| {
+            if !lost_in.load(Ordering::SeqCst) {
+                match write(None, &[(index, t.clone())]) {
                     Ok(true) => {}
-                    Ok(false) => lost.store(true, Ordering::SeqCst),
-                    // `running` not stored: fail the judging (the lease expires, it is judged
-                    // again); test results not stored only cost the progress stream those tests.
-                    Err(e) if running.is_some() => failed = Some(e),
-                    Err(e) => tracing::warn!(submission = claim.submission_id, error = %e, "store test results"),
+                    Ok(false) => lost_in.store(true, Ordering::SeqCst),
+                    // Only the progress stream misses this test.
+                    Err(e) => tracing::warn!(submission = claim.submission_id, error = %e, "store a test result"),
                 }
             }
-            failed
-        })
-    };
-    let judge = shared.judge.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        let mut index = 0i64;
-        judge.run_tests(&prepared, &compiled, &opts, &mut |t: &TestResult| {
-            let _ = tx.send(Progress::Test(index, t.clone()));
             index += 1;
-        })
+        });
+        tracing::debug!(
+            submission = claim.submission_id,
+            compile_ms,
+            tests_ms = started.elapsed().as_secs_f64() * 1e3 - compile_ms,
+            "judged"
+        );
+        result.map(Some).map_err(|e| Failure::Judge(e.to_string()))
     })
-    .await;
-    // The sender is gone with the closure: the writer drains what is left, then ends.
-    if let Ok(Some(e)) = writer.await {
-        return Err(Failure::Store(e));
-    }
-    let result = run.map_err(|e| Failure::Judge(format!("judging task: {e}")))?.map_err(|e| Failure::Judge(e.to_string()))?;
+    .await
+    .map_err(|e| Failure::Judge(format!("judging task: {e}")))?;
     drop(work);
-    if lost.load(Ordering::SeqCst) {
-        return Ok(None);
+    match judged? {
+        Some(result) if !lost.load(Ordering::SeqCst) => Ok(Some(result)),
+        _ => Ok(None),
     }
-    Ok(Some(result))
 }
 
 /// The problem of a version, loaded and prepared once per process (while it stays cached).

@@ -87,7 +87,7 @@ async fn follow_inner(store: &Store, id: i64, tx: &mpsc::Sender<Event>) -> Resul
     let mut last_status: Option<Status> = None;
     let mut next_index = 0i64;
     // Subscribed before the first read: a change between a read and the wait still wakes it.
-    let mut changes = store.changes();
+    let mut changes = store.changes(id);
     loop {
         if tx.is_closed() {
             return Ok(());
@@ -118,6 +118,6 @@ async fn follow_inner(store: &Store, id: i64, tx: &mpsc::Sender<Event>) -> Resul
             let _ = tx.send(event("done", &sub)).await;
             return Ok(());
         }
-        changes.wait_for(id, POLL).await;
+        changes.wait(POLL).await;
     }
 }

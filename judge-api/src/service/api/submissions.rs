@@ -217,26 +217,16 @@ pub async fn get_submission(
     };
     let deadline = Instant::now() + wait;
     // Subscribed before the first read: a change between the read and the wait still wakes it.
-    let mut changes = ctx.app.store.changes();
+    let mut changes = ctx.app.store.changes(id);
     loop {
+        let sub = ctx.app.store.submission(id).await?.ok_or_else(|| unknown_submission(id))?;
         let now = Instant::now();
-        if now >= deadline {
-            break;
+        if sub.status == Status::Done || now >= deadline {
+            return Ok(axum::Json(sub));
         }
-        // Only the status while waiting: the whole submission is read once, at the end.
-        let status = match ctx.app.store.test_results_from(id, i64::MAX).await {
-            Ok((status, _)) => status,
-            Err(_) if ctx.app.store.submission(id).await?.is_none() => return Err(unknown_submission(id)),
-            Err(e) => return Err(e.into()),
-        };
-        if status == Status::Done {
-            break;
-        }
-        // Woken by changes of this submission only; re-read at least every second anyway.
-        changes.wait_for(id, (deadline - now).min(Duration::from_secs(1))).await;
+        // Woken when this submission is finished only; re-read at least every second anyway.
+        changes.wait_done((deadline - now).min(Duration::from_secs(1))).await;
     }
-    let sub = ctx.app.store.submission(id).await?.ok_or_else(|| unknown_submission(id))?;
-    Ok(axum::Json(sub))
 }
 
 /// Submissions, newest first, without their per-test results.
