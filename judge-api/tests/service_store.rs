@@ -742,6 +742,7 @@ async fn upgrade_from_version_1(place: &Place) {
     let mut c = sqlx::AnyConnection::connect(&place.url()).await.unwrap();
     for sql in [
         "ALTER TABLE submissions DROP COLUMN progress",
+        "DROP INDEX submissions_status_verdict",
         "CREATE TABLE test_results (submission_id BIGINT NOT NULL, attempt BIGINT NOT NULL, idx BIGINT NOT NULL, \
          result TEXT NOT NULL, PRIMARY KEY (submission_id, idx))",
         "UPDATE schema_version SET version = 1",
