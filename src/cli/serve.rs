@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Largest accepted problem package upload.
     #[arg(long, default_value = "256M", value_parser = super::parse_size)]
     max_package: u64,
+    /// Threads for HTTP and database I/O (default: one per 4 cores, at least one). Judging
+    /// runs on threads of its own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    io_threads: Option<u16>,
     #[command(flatten)]
     judge: JudgeArgs,
 }
@@ -65,6 +69,10 @@ pub struct WorkerArgs {
     /// Seconds a claim lives without a heartbeat (use the service's value).
     #[arg(long, default_value_t = 20.0)]
     lease_seconds: f64,
+    /// Threads for database and network I/O (default: one per 4 cores, at least one).
+    /// Judging runs on threads of its own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    io_threads: Option<u16>,
     #[command(flatten)]
     judge: JudgeArgs,
 }
@@ -110,8 +118,14 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the async runtime")
+/// The async runtime: HTTP, database round trips, timers. It does little work, and judging
+/// runs on threads of its own (the blocking pool), so by default it has one thread per 4
+/// cores: on a machine whose cores the boxes keep busy, each more thread is one more to wake
+/// and preempt a box with (on 2 cores, one thread instead of two cut what the service adds
+/// per submission under load from ~6.3 to ~3.6 ms, BENCHMARKS.md).
+fn runtime(io_threads: Option<u16>) -> Result<tokio::runtime::Runtime> {
+    let threads = io_threads.map(usize::from).unwrap_or_else(|| (cores() / 4).max(1));
+    tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().context("start the async runtime")
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -147,7 +161,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         if config.database_url.is_some() { "PostgreSQL" } else { "SQLite" },
         config.workers
     );
-    runtime()?.block_on(service::serve(config, judge, shutdown_signal())).context("judge serve")?;
+    runtime(args.io_threads)?.block_on(service::serve(config, judge, shutdown_signal())).context("judge serve")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -162,7 +176,7 @@ pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
         fetch_over_http: true,
     };
     anyhow::ensure!(config.count > 0, "--workers must be at least 1");
-    runtime()?.block_on(async {
+    runtime(args.io_threads)?.block_on(async {
         let store = Store::open(&args.database).await.context("open the database")?;
         eprintln!("judge worker: {} workers on {}", config.count, redact(&args.database));
         worker::run_workers(store, judge, config, shutdown_signal()).await.context("judge worker")
@@ -173,7 +187,7 @@ pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
 pub fn token(args: TokenArgs) -> Result<ExitCode> {
     let TokenCommand::Add { role, data, database, note } = args.command;
     let url = database.unwrap_or_else(|| Store::sqlite_url(&data));
-    let token = runtime()?.block_on(async {
+    let token = runtime(Some(1))?.block_on(async {
         let store = Store::open(&url).await.with_context(|| format!("open the database {}", redact(&url)))?;
         store.add_token(role, &note).await.context("store the token")
     })?;

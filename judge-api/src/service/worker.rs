@@ -401,8 +401,12 @@ async fn judge_submission(
         let started = Instant::now();
         let compiled = judge.compile(&source, &opts).map_err(|e| Failure::Judge(e.to_string()))?;
         let compile_ms = started.elapsed().as_secs_f64() * 1e3;
+        let writing = std::cell::Cell::new(Duration::ZERO);
         let write = |running: Option<&str>, tests: &[(i64, TestResult)]| {
-            handle.block_on(async { conn.lock().await.add_progress(&claim, running, tests).await })
+            let t = Instant::now();
+            let r = handle.block_on(async { conn.lock().await.add_progress(&claim, running, tests).await });
+            writing.set(writing.get() + t.elapsed());
+            r
         };
         // `running` not stored: no tests (the lease expires and it is judged again).
         match write(Some(&compiled.compile_message), &[]) {
@@ -426,6 +430,7 @@ async fn judge_submission(
             submission = claim.submission_id,
             compile_ms,
             tests_ms = started.elapsed().as_secs_f64() * 1e3 - compile_ms,
+            progress_writes_ms = writing.get().as_secs_f64() * 1e3,
             "judged"
         );
         result.map(Some).map_err(|e| Failure::Judge(e.to_string()))
