@@ -25,7 +25,8 @@ fn load_generator_judges_every_submission_and_runs_every_command() {
     let data_s = data.to_str().unwrap();
     let admin = add_token("admin", &["--data", data_s]);
     let submitter = add_token("submitter", &["--data", data_s]);
-    let svc = Service::start("serve", &["--data", data_s, "--workers", "2"], tmp.path());
+    // Two I/O threads (one is the default on this machine's 2 cores).
+    let svc = Service::start("serve", &["--data", data_s, "--workers", "2", "--io-threads", "2"], tmp.path());
     svc.upload_problem(&admin, "ab", targz(&ab_package(tmp.path(), 3)));
     let src = tmp.path().join("ab.py");
     write_file(&src, AB_PY);
@@ -45,4 +46,15 @@ fn load_generator_judges_every_submission_and_runs_every_command() {
     assert!(!out.status.success());
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["errors"].as_u64(), Some(3), "{r}");
+}
+
+/// `--io-threads`: at least one; the service and the workers run with any number given.
+#[test]
+fn io_threads_must_be_at_least_one() {
+    for cmd in ["serve", "worker"] {
+        let out = Command::new(JUDGE).args([cmd, "--io-threads", "0", "--database", "postgres://nowhere/x"]).output().expect("run judge");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "judge {cmd} --io-threads 0: {err}");
+        assert!(err.contains("--io-threads"), "the error names the option: {err}");
+    }
 }
