@@ -34,6 +34,10 @@ fn load_generator_judges_every_submission_and_runs_every_command() {
     let r = load(&["--url", &svc.base, "--problem", "ab", "--language", "python", "--source", src.to_str().unwrap(), "--count", "100", "--concurrency", "16"], &submitter);
     assert_eq!((r["ok"].as_u64(), r["errors"].as_u64(), r["lost"].as_u64()), (Some(100), Some(0), Some(0)), "{r}");
 
+    // Each submission's source went to a temporary directory of its own, removed after.
+    let left: Vec<_> = std::fs::read_dir(Proc::temp_dir(tmp.path())).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "left in the service's TMPDIR: {left:?}");
+
     let r = load(&["--url", &svc.base, "--run", r#"{"cmd":[{"args":["/bin/true"]}]}"#, "--count", "300", "--concurrency", "8"], &submitter);
     assert_eq!((r["ok"].as_u64(), r["errors"].as_u64()), (Some(300), Some(0)), "{r}");
 

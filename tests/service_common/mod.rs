@@ -30,18 +30,28 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Starts `judge ARGS`, logging to `log_dir/NAME.log`, with its temporary files in
+    /// `log_dir/tmp` (see `Proc::temp_dir`).
     pub fn spawn(name: &str, args: &[&str], log_dir: &Path) -> Proc {
         let log = log_dir.join(format!("{name}.log"));
         let out = fs::OpenOptions::new().create(true).append(true).open(&log).expect("open the log");
+        let tmp = Proc::temp_dir(log_dir);
+        fs::create_dir_all(&tmp).expect("create the temporary directory");
         let child = Command::new(JUDGE)
             .args(args)
             .env("RUST_LOG", "info")
+            .env("TMPDIR", &tmp)
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("dup log"))
             .stderr(out)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn judge {args:?}: {e}"));
         Proc { child, name: name.to_owned(), log }
+    }
+
+    /// The TMPDIR of the processes started with `log_dir`.
+    pub fn temp_dir(log_dir: &Path) -> PathBuf {
+        log_dir.join("tmp")
     }
 
     pub fn pid(&self) -> i32 {

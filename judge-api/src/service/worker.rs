@@ -382,22 +382,25 @@ async fn judge_submission(
         Failure::Judge(format!("unknown language {:?} (known: {})", claim.language, shared.judge.languages().ids().join(", ")))
     })?;
     let file_name = source_file_name(&claim.source, lang.extensions.first().map(String::as_str).unwrap_or("txt"), &lang.id);
-    let work = tempfile::Builder::new()
-        .prefix("judge-submission-")
-        .tempdir()
-        .map_err(|e| Failure::Judge(format!("create a directory for the submission: {e}")))?;
-    let source = work.path().join(file_name);
-    std::fs::write(&source, &claim.source).map_err(|e| Failure::Judge(format!("write {}: {e}", source.display())))?;
     let opts = JudgeOptions { language: Some(lang.id.clone()), all_tests: claim.all_tests, cpus };
 
     // Compile and tests on one blocking thread, which also writes the progress itself (each
     // write one statement on the worker's connection): `running` with the compile message,
     // then each test's result as it comes. A thread of the async runtime in between would
     // be woken for every write, and on a machine whose CPUs the boxes keep busy every wake is
-    // a box preempted. A write that finds the lease lost stops the rest.
+    // a box preempted. A write that finds the lease lost stops the rest. The source file is
+    // written and removed there too: no file system work on the async runtime's threads,
+    // which serve HTTP meanwhile (removing a file can take a while: this disk is mounted
+    // with `discard`).
     let (judge, handle) = (shared.judge.clone(), tokio::runtime::Handle::current());
     let (conn, claim, lost_in) = (conn.clone(), claim.clone(), lost.clone());
     let judged = tokio::task::spawn_blocking(move || -> Result<Option<crate::verdict::SubmissionResult>, Failure> {
+        let work = tempfile::Builder::new()
+            .prefix("judge-submission-")
+            .tempdir()
+            .map_err(|e| Failure::Judge(format!("create a directory for the submission: {e}")))?;
+        let source = work.path().join(file_name);
+        std::fs::write(&source, &claim.source).map_err(|e| Failure::Judge(format!("write {}: {e}", source.display())))?;
         let started = Instant::now();
         let compiled = judge.compile(&source, &opts).map_err(|e| Failure::Judge(e.to_string()))?;
         let compile_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -437,7 +440,6 @@ async fn judge_submission(
     })
     .await
     .map_err(|e| Failure::Judge(format!("judging task: {e}")))?;
-    drop(work);
     match judged? {
         Some(result) if !lost.load(Ordering::SeqCst) => Ok(Some(result)),
         _ => Ok(None),
