@@ -568,21 +568,24 @@ impl Store {
         &self.inner.pool
     }
 
-    /// A write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, waiting
-    /// up to the busy timeout, rather than failing when a read lock cannot be upgraded).
-    async fn begin(&self, op: &'static str) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    /// How a write transaction begins: `BEGIN IMMEDIATE` on SQLite (takes the write lock up
+    /// front, waiting up to the busy timeout, rather than failing when a read lock cannot be
+    /// upgraded), a plain `BEGIN` on PostgreSQL.
+    fn begin_sql(&self) -> &'static str {
         match self.inner.backend {
-            Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(q(op)),
-            Backend::Postgres => self.pool().begin().await.map_err(q(op)),
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
         }
+    }
+
+    /// A write transaction on a connection from the pool (see `begin_sql`).
+    async fn begin(&self, op: &'static str) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.pool().begin_with(self.begin_sql()).await.map_err(q(op))
     }
 
     /// `begin` on a connection of one's own.
     async fn begin_on<'c>(&self, c: &'c mut AnyConnection, op: &'static str) -> Result<sqlx::Transaction<'c, Any>> {
-        match self.inner.backend {
-            Backend::Sqlite => c.begin_with("BEGIN IMMEDIATE").await.map_err(q(op)),
-            Backend::Postgres => c.begin().await.map_err(q(op)),
-        }
+        c.begin_with(self.begin_sql()).await.map_err(q(op))
     }
 
     /// A connection from the pool, for several statements in a row.
@@ -833,26 +836,26 @@ impl Store {
         let now = now_ms();
         const INSERT: &str = "INSERT INTO submissions (problem, version, language, source, all_tests, callback_url, status, created_ms, attempts, judged_count) \
                               VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, 0) RETURNING id";
-        let insert = |sql, s: &'_ NewSubmission| {
-            sqlx::query_scalar::<_, i64>(sql)
-                .bind(s.problem.clone())
-                .bind(s.version.clone())
-                .bind(s.language.clone())
-                .bind(s.source.clone())
+        fn insert<'q>(sql: &'q str, s: &'q NewSubmission, now: i64) -> sqlx::query::QueryScalar<'q, Any, i64, sqlx::any::AnyArguments<'q>> {
+            sqlx::query_scalar(sql)
+                .bind(&s.problem)
+                .bind(&s.version)
+                .bind(&s.language)
+                .bind(&s.source)
                 .bind(s.all_tests as i64)
-                .bind(s.callback_url.clone())
+                .bind(s.callback_url.as_deref())
                 .bind(now)
-        };
+        }
         if let [s] = subs {
             // One is one statement (with its NOTIFY on PostgreSQL): no BEGIN/COMMIT round trips.
-            let id = insert(&self.notifying(INSERT, CHANNEL_QUEUE, "''"), s).fetch_one(self.pool()).await.map_err(q(op))?;
+            let id = insert(&self.notifying(INSERT, CHANNEL_QUEUE, "''"), s, now).fetch_one(self.pool()).await.map_err(q(op))?;
             wake(&self.inner.wakes.work);
             return Ok(vec![id]);
         }
         let mut tx = self.begin(op).await?;
         let mut ids = Vec::with_capacity(subs.len());
         for s in subs {
-            let id = insert(INSERT, s).fetch_one(&mut *tx).await.map_err(q(op))?;
+            let id = insert(INSERT, s, now).fetch_one(&mut *tx).await.map_err(q(op))?;
             ids.push(id);
         }
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
@@ -1116,8 +1119,9 @@ impl Store {
         Ok(held)
     }
 
-    /// Stores the final outcome under the lease and queues the callback (if any), in one
-    /// transaction. False when the lease was lost (nothing is written then).
+    /// Stores the final outcome under the lease and queues the callback (if any), atomically:
+    /// one UPDATE, or a transaction when there is a callback to queue. False when the lease
+    /// was lost (nothing is written then).
     pub async fn finish(&self, claim: &Claim, outcome: &Outcome) -> Result<bool> {
         let mut c = self.acquire("finish").await?;
         self.finish_on(&mut c, claim, outcome).await
