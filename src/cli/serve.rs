@@ -122,7 +122,7 @@ fn init_logging() {
 /// runs on threads of its own (the blocking pool), so by default it has one thread per 4
 /// cores: on a machine whose cores the boxes keep busy, each more thread is one more to wake
 /// and preempt a box with (on 2 cores, one thread instead of two cut what the service adds
-/// per submission under load from ~6.3 to ~3.6 ms, BENCHMARKS.md).
+/// per submission under load from ~6.3 to ~3.7 ms, BENCHMARKS.md).
 fn runtime(io_threads: Option<u16>) -> Result<tokio::runtime::Runtime> {
     let threads = io_threads.map(usize::from).unwrap_or_else(|| (cores() / 4).max(1));
     tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().context("start the async runtime")
