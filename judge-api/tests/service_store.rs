@@ -530,16 +530,22 @@ async fn changes_by_id(place: &Place) {
     let other = open(place).await;
     let ids = store.create_submissions(&[new_sub("a", None), new_sub("a", None)]).await.unwrap();
     let (first, second) = (ids[0], ids[1]);
+    let postgres = matches!(place, Place::Postgres { .. });
     for writer in [&store, &other] {
+        if postgres {
+            // On PostgreSQL a store's own writes also come back to it through NOTIFY: let the
+            // echoes of the last round's writes land before subscribing.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
         // Subscribed before the change: it is seen even though nobody waited yet.
         let mut early = store.changes(first);
         let mut early_done = store.changes(first);
         let c = writer.claim("w", LEASE).await.unwrap().unwrap();
         assert_eq!(c.submission_id, first, "claims come oldest first");
         assert!(early.wait(Duration::from_secs(5)).await, "a change before the wait was missed");
-        if matches!(place, Place::Postgres { .. }) && std::ptr::eq(writer, &store) {
-            // On PostgreSQL a store's own write also comes back to it through NOTIFY: a second
-            // change, which the first wait may or may not have taken with the first.
+        if postgres && std::ptr::eq(writer, &store) {
+            // This claim's echo: a second change, which the first wait may or may not have
+            // taken with the first.
             let _ = early.wait(Duration::from_secs(1)).await;
         }
         assert!(!early.wait(Duration::from_millis(300)).await, "a change seen twice");
@@ -716,11 +722,12 @@ async fn worker_connection(place: &Place) {
     assert_eq!((c3.submission_id, c3.attempt), (ids[1], 2));
 
     if let Place::Postgres { url, .. } = place {
-        // The server drops every other connection to this database, the worker's among them.
+        // The server drops every other connection to this database, the worker's among them,
+        // and waits (up to 10 s each) until they are gone: termination is asynchronous.
         let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
         sqlx::Executor::execute(
             &mut admin,
-            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
              WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
         )
         .await
