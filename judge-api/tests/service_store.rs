@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use judge_api::service::model::*;
-use judge_api::service::store::{Backend, Store};
+use judge_api::service::store::{Backend, Store, StoreError};
 use judge_api::verdict::{SubmissionResult, TestResult, Verdict};
 use sqlx::Connection;
 
@@ -97,7 +97,7 @@ async fn open(place: &Place) -> Store {
 fn new_sub(problem: &str, callback: Option<&str>) -> NewSubmission {
     NewSubmission {
         problem: problem.into(),
-        version: "v1".into(),
+        version: Some("v1".into()),
         language: "c".into(),
         source: "int main(){}".into(),
         all_tests: false,
@@ -190,6 +190,35 @@ async fn settings_tokens_problems(place: &Place) {
     assert_eq!(store.problems().await.unwrap().len(), 1);
 }
 both!(settings_tokens_problems_, settings_tokens_problems);
+
+/// A new submission without a version is judged on its problem's current version, read in the
+/// same statement as the insert.
+async fn submissions_take_the_current_version(place: &Place) {
+    let store = open(place).await;
+    let current = |problem: &str| NewSubmission { version: None, ..new_sub(problem, None) };
+    store.put_problem("sum", "aaa", None, 3, &[1]).await.unwrap();
+    let a = store.create_submissions(&[current("sum")]).await.unwrap()[0];
+    store.put_problem("sum", "bbb", None, 3, &[2]).await.unwrap();
+    let ids = store.create_submissions(&[current("sum"), NewSubmission { version: Some("aaa".into()), ..current("sum") }]).await.unwrap();
+    let version = |id| {
+        let store = store.clone();
+        async move { store.submission(id).await.unwrap().unwrap().version }
+    };
+    assert_eq!((version(a).await, version(ids[0]).await, version(ids[1]).await), ("aaa".into(), "bbb".into(), "aaa".into()));
+
+    // A problem with no current version fails the call, and nothing of it is stored.
+    match store.create_submissions(&[current("sum"), current("nope")]).await {
+        Err(StoreError::NoSuchProblem { index: 1, name }) => assert_eq!(name, "nope"),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.delete_problem("sum").await.unwrap());
+    match store.create_submissions(&[current("sum")]).await {
+        Err(e @ StoreError::NoSuchProblem { index: 0, .. }) => assert_eq!(e.to_string(), "no problem named \"sum\""),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.queue_stats().await.unwrap().queued, 3);
+}
+both!(submissions_take_the_current_version_, submissions_take_the_current_version);
 
 #[tokio::test]
 async fn sqlite_tokens_are_stored_hashed_and_the_file_is_created_with_its_directory() {

@@ -50,7 +50,7 @@ async fn upload(store: &Store, scratch: &Path) -> String {
 
 fn submission(version: &str, rel: &str, language: &str, all_tests: bool) -> NewSubmission {
     let source = std::fs::read_to_string(problem_dir().join("submissions").join(rel)).unwrap();
-    NewSubmission { problem: PROBLEM.into(), version: version.into(), language: language.into(), source, all_tests, callback_url: None }
+    NewSubmission { problem: PROBLEM.into(), version: Some(version.into()), language: language.into(), source, all_tests, callback_url: None }
 }
 
 struct Running {

@@ -96,8 +96,9 @@ pub struct ProblemVersion {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewSubmission {
     pub problem: String,
-    /// The problem version it is judged on (resolved by the API when the submission is made).
-    pub version: String,
+    /// The problem version it is judged on; `None`: the problem's current version when the
+    /// submission is stored.
+    pub version: Option<String>,
     pub language: String,
     pub source: String,
     pub all_tests: bool,

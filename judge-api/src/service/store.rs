@@ -42,6 +42,9 @@ use tokio::sync::{watch, Notify};
 
 use super::model::*;
 use crate::verdict::{SubmissionResult, TestResult, Verdict};
+use conns::{Conn, Conns};
+
+mod conns;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,6 +63,9 @@ pub enum StoreError {
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error("database schema version {found} is newer than this program's {known}")]
     SchemaTooNew { found: i64, known: i64 },
+    /// A new submission (`index` in its call) names a problem with no current version.
+    #[error("no problem named {name:?}")]
+    NoSuchProblem { index: usize, name: String },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -83,6 +89,8 @@ const CHANNEL_CALLBACKS: &str = "judge_callbacks";
 const SCHEMA_LOCK_KEY: i64 = 0x6a75_6467_6500;
 /// How long an SQLite writer waits for the write lock before failing.
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 30_000;
+/// SQLite connections the API's frequent statements use at once (`conns`), beside the pool's.
+const API_CONNECTIONS: usize = 8;
 /// The schema this program writes; `schema_version` holds what the database has.
 const SCHEMA_VERSION: i64 = 2;
 
@@ -103,6 +111,8 @@ pub struct Store {
 
 struct Inner {
     pool: AnyPool,
+    /// The API's frequent statements on SQLite (see `conns`).
+    conns: Conns,
     backend: Backend,
     wakes: Wakes,
     /// The LISTEN task on PostgreSQL; stopped with the store.
@@ -549,7 +559,7 @@ impl Store {
             }
             Backend::Sqlite => None,
         };
-        let store = Store { inner: Arc::new(Inner { pool, backend, wakes, listener }) };
+        let store = Store { inner: Arc::new(Inner { pool, conns: Conns::new(API_CONNECTIONS), backend, wakes, listener }) };
         store.migrate().await?;
         Ok(store)
     }
@@ -591,6 +601,21 @@ impl Store {
     /// A connection from the pool, for several statements in a row.
     async fn acquire(&self, op: &'static str) -> Result<PoolConnection<Any>> {
         self.pool().acquire().await.map_err(q(op))
+    }
+
+    /// A connection for one of the API's frequent statements: on SQLite without the pool's
+    /// ping when it is given back ([`Conn::keep`]; see `conns`), on PostgreSQL from the pool.
+    async fn conn(&self, op: &'static str) -> Result<Conn<'_>> {
+        if self.inner.backend == Backend::Postgres {
+            return Ok(Conn::Pooled(self.acquire(op).await?));
+        }
+        let conns = &self.inner.conns;
+        let (permit, idle) = conns.take().await;
+        let conn = match idle {
+            Some(c) => c,
+            None => self.acquire(op).await?.detach(),
+        };
+        Ok(Conn::Kept { conn: Some(conn), conns, _permit: permit })
     }
 
     /// Inside a transaction: NOTIFY on PostgreSQL (delivered at commit); nothing on SQLite.
@@ -711,11 +736,10 @@ impl Store {
     /// The role of a presented token, `None` when unknown.
     pub async fn token_role(&self, token: &str) -> Result<Option<Role>> {
         let hash = token_hash(token);
-        let role: Option<String> = sqlx::query_scalar("SELECT role FROM tokens WHERE hash = $1")
-            .bind(&hash)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(q("look up token"))?;
+        let op = "look up token";
+        let mut c = self.conn(op).await?;
+        let r = sqlx::query_scalar("SELECT role FROM tokens WHERE hash = $1").bind(&hash).fetch_optional(&mut *c).await;
+        let role: Option<String> = c.keep(r).map_err(q(op))?;
         match role {
             None => Ok(None),
             Some(r) => Role::parse(&r)
@@ -798,14 +822,16 @@ impl Store {
 
     /// The current version of `name`.
     pub async fn current_problem(&self, name: &str) -> Result<Option<ProblemVersion>> {
-        let row = sqlx::query(
+        let op = "read problem";
+        let mut c = self.conn(op).await?;
+        let r = sqlx::query(
             "SELECT v.name, v.version, v.title, v.test_count, v.size_bytes, v.created_ms, 1 AS current \
              FROM problems p JOIN problem_versions v ON v.name = p.name AND v.version = p.version WHERE p.name = $1",
         )
         .bind(name)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(q("read problem"))?;
+        .fetch_optional(&mut *c)
+        .await;
+        let row = c.keep(r).map_err(q(op))?;
         row.as_ref().map(problem_version).transpose()
     }
 
@@ -828,35 +854,48 @@ impl Store {
     // --- submissions ---
 
     /// Stores submissions in one transaction (all or none) and wakes idle workers; ids in order.
+    /// A submission without a version is judged on its problem's current version, read in its
+    /// insert: a problem with no current version fails the whole call with `NoSuchProblem`.
     pub async fn create_submissions(&self, subs: &[NewSubmission]) -> Result<Vec<i64>> {
         let op = "create submissions";
         if subs.is_empty() {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        const INSERT: &str = "INSERT INTO submissions (problem, version, language, source, all_tests, callback_url, status, created_ms, attempts, judged_count) \
-                              VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, 0) RETURNING id";
+        const COLUMNS: &str = "problem, version, language, source, all_tests, callback_url, status, created_ms, attempts, judged_count";
+        let insert_sql = |s: &NewSubmission| match s.version {
+            Some(_) => format!("INSERT INTO submissions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, 0) RETURNING id"),
+            // One statement instead of a lookup and an insert: one round trip less, and the
+            // version cannot change in between.
+            None => format!(
+                "INSERT INTO submissions ({COLUMNS}) \
+                 SELECT p.name, p.version, $2, $3, $4, $5, 'queued', $6, 0, 0 FROM problems p WHERE p.name = $1 RETURNING id"
+            ),
+        };
         fn insert<'q>(sql: &'q str, s: &'q NewSubmission, now: i64) -> sqlx::query::QueryScalar<'q, Any, i64, sqlx::any::AnyArguments<'q>> {
-            sqlx::query_scalar(sql)
-                .bind(&s.problem)
-                .bind(&s.version)
-                .bind(&s.language)
-                .bind(&s.source)
-                .bind(s.all_tests as i64)
-                .bind(s.callback_url.as_deref())
-                .bind(now)
+            let q = sqlx::query_scalar(sql).bind(&s.problem);
+            let q = match &s.version {
+                Some(v) => q.bind(v),
+                None => q,
+            };
+            q.bind(&s.language).bind(&s.source).bind(s.all_tests as i64).bind(s.callback_url.as_deref()).bind(now)
         }
+        let no_problem = |index: usize| StoreError::NoSuchProblem { index, name: subs[index].problem.clone() };
         if let [s] = subs {
             // One is one statement (with its NOTIFY on PostgreSQL): no BEGIN/COMMIT round trips.
-            let id = insert(&self.notifying(INSERT, CHANNEL_QUEUE, "''"), s, now).fetch_one(self.pool()).await.map_err(q(op))?;
+            let sql = self.notifying(&insert_sql(s), CHANNEL_QUEUE, "''");
+            let mut c = self.conn(op).await?;
+            let r = insert(&sql, s, now).fetch_optional(&mut *c).await;
+            let id = c.keep(r).map_err(q(op))?.ok_or_else(|| no_problem(0))?;
             wake(&self.inner.wakes.work);
             return Ok(vec![id]);
         }
         let mut tx = self.begin(op).await?;
         let mut ids = Vec::with_capacity(subs.len());
-        for s in subs {
-            let id = insert(INSERT, s, now).fetch_one(&mut *tx).await.map_err(q(op))?;
-            ids.push(id);
+        for (i, s) in subs.iter().enumerate() {
+            let sql = insert_sql(s);
+            let id = insert(&sql, s, now).fetch_optional(&mut *tx).await.map_err(q(op))?;
+            ids.push(id.ok_or_else(|| no_problem(i))?);
         }
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
         tx.commit().await.map_err(q(op))?;
@@ -867,12 +906,12 @@ impl Store {
     /// A submission with its test results (those of its latest attempt).
     pub async fn submission(&self, id: i64) -> Result<Option<Submission>> {
         let op = "read submission";
-        let row = sqlx::query(&format!("SELECT {SUBMISSION_COLUMNS}, result, progress FROM submissions WHERE id = $1"))
+        let mut c = self.conn(op).await?;
+        let r = sqlx::query(&format!("SELECT {SUBMISSION_COLUMNS}, result, progress FROM submissions WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(q(op))?;
-        let Some(row) = row else { return Ok(None) };
+            .fetch_optional(&mut *c)
+            .await;
+        let Some(row) = c.keep(r).map_err(q(op))? else { return Ok(None) };
         let mut s = submission_row(&row)?;
         let result: Option<String> = get(&row, "result")?;
         s.tests = match result {
@@ -962,11 +1001,9 @@ impl Store {
     /// and the submission's status (for SSE streams).
     pub async fn test_results_from(&self, id: i64, from_index: i64) -> Result<(Status, Vec<TestResult>)> {
         let op = "read test results";
-        let row = sqlx::query("SELECT status, result, progress FROM submissions WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(q(op))?;
+        let mut c = self.conn(op).await?;
+        let r = sqlx::query("SELECT status, result, progress FROM submissions WHERE id = $1").bind(id).fetch_optional(&mut *c).await;
+        let row = c.keep(r).map_err(q(op))?;
         let Some(row) = row else {
             return Err(StoreError::Query { op, source: sqlx::Error::RowNotFound });
         };
@@ -1537,6 +1574,41 @@ mod tests {
     }
 
     /// /metrics' queries read an index, never every row of the submissions table.
+    #[tokio::test]
+    async fn api_connections_are_kept_after_success_only_and_stay_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&Store::sqlite_url(dir.path())).await.unwrap();
+        let idle = || store.inner.conns.idle_count();
+        // A temporary table lives on its connection only: it tells the connection again.
+        let mut c = store.conn("test").await.unwrap();
+        let r = c.execute("CREATE TEMP TABLE mark (x INTEGER)").await;
+        c.keep(r).unwrap();
+        assert_eq!(idle(), 1);
+        let mut c = store.conn("test").await.unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *c).await.unwrap();
+        assert_eq!(sync, 2, "synchronous = FULL, as the pool's connections");
+        let r = sqlx::query("SELECT COUNT(*) FROM mark").fetch_one(&mut *c).await;
+        c.keep(r).expect("the same connection again");
+        // A failed statement closes its connection; so does one never kept (a dropped future).
+        let mut c = store.conn("test").await.unwrap();
+        let r = c.execute("SELECT nothing FROM nowhere").await;
+        assert!(c.keep(r).is_err());
+        assert_eq!(idle(), 0);
+        let mut c = store.conn("test").await.unwrap();
+        let r = sqlx::query("SELECT COUNT(*) FROM mark").fetch_one(&mut *c).await;
+        assert!(r.is_err(), "a new connection: no table mark");
+        drop(c);
+        assert_eq!(idle(), 0);
+        // At most API_CONNECTIONS at once.
+        let mut out = Vec::new();
+        for _ in 0..API_CONNECTIONS {
+            out.push(store.conn("test").await.unwrap());
+        }
+        assert!(tokio::time::timeout(Duration::from_millis(200), store.conn("test")).await.is_err(), "one more than the limit");
+        drop(out);
+        assert!(tokio::time::timeout(Duration::from_secs(10), store.conn("test")).await.is_ok());
+    }
+
     #[tokio::test]
     async fn metrics_queries_read_indexes_only() {
         let dir = tempfile::tempdir().unwrap();

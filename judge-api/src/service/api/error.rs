@@ -97,6 +97,7 @@ impl From<StoreError> for ApiError {
             StoreError::Connect { .. } | StoreError::Query { .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_error", e.to_string())
             }
+            StoreError::NoSuchProblem { .. } => ApiError::unprocessable("unknown_problem", e.to_string()),
             _ => ApiError::internal("store_error", e.to_string()),
         }
     }

@@ -71,8 +71,10 @@ pub struct WaitParams {
     pub wait: Option<f64>,
 }
 
-/// Checks a request and resolves its problem version. `problems` caches lookups within a batch.
-async fn validate(ctx: &Ctx, req: SubmitRequest, problems: &mut HashMap<String, Option<ProblemVersion>>) -> Result<NewSubmission, ApiError> {
+/// Checks a request. With `problems` (a batch: it caches lookups within it) its problem's
+/// current version is looked up here, so that a bad item is named before anything is stored;
+/// without, the store reads it in the insert (one database round trip instead of two).
+async fn validate(ctx: &Ctx, req: SubmitRequest, problems: Option<&mut HashMap<String, Option<ProblemVersion>>>) -> Result<NewSubmission, ApiError> {
     let max = ctx.app.config.max_source_bytes;
     if req.source.len() > max {
         return Err(ApiError::too_large("source_too_large", format!("source is {} bytes, more than the limit of {max}", req.source.len())));
@@ -87,20 +89,26 @@ async fn validate(ctx: &Ctx, req: SubmitRequest, problems: &mut HashMap<String, 
     if let Some(url) = &req.callback_url {
         check_callback_url(url)?;
     }
-    let current = match problems.get(&req.problem) {
-        Some(p) => p.clone(),
-        None => {
-            let p = ctx.app.store.current_problem(&req.problem).await?;
-            problems.insert(req.problem.clone(), p.clone());
-            p
+    let version = match problems {
+        None => None,
+        Some(problems) => {
+            let current = match problems.get(&req.problem) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = ctx.app.store.current_problem(&req.problem).await?;
+                    problems.insert(req.problem.clone(), p.clone());
+                    p
+                }
+            };
+            let Some(current) = current else {
+                return Err(ApiError::unprocessable("unknown_problem", format!("no problem named {:?}", req.problem)));
+            };
+            Some(current.version)
         }
-    };
-    let Some(current) = current else {
-        return Err(ApiError::unprocessable("unknown_problem", format!("no problem named {:?}", req.problem)));
     };
     Ok(NewSubmission {
         problem: req.problem,
-        version: current.version,
+        version,
         language: req.language,
         source: req.source,
         all_tests: req.all_tests,
@@ -141,7 +149,7 @@ pub async fn create_submission(
     _: Submitter,
     Json(req): Json<SubmitRequest>,
 ) -> Result<(StatusCode, axum::Json<Created>), ApiError> {
-    let sub = validate(&ctx, req, &mut HashMap::new()).await?;
+    let sub = validate(&ctx, req, None).await?;
     let ids = ctx.app.store.create_submissions(std::slice::from_ref(&sub)).await?;
     let id = *ids.first().ok_or_else(|| ApiError::internal("store_error", "the store returned no id for the new submission"))?;
     ctx.metrics.submission_accepted(1);
@@ -178,7 +186,7 @@ pub async fn create_batch(
     let mut problems = HashMap::new();
     let mut subs = Vec::with_capacity(req.submissions.len());
     for (i, item) in req.submissions.into_iter().enumerate() {
-        subs.push(validate(&ctx, item, &mut problems).await.map_err(|e| e.context(&format!("submissions[{i}]")))?);
+        subs.push(validate(&ctx, item, Some(&mut problems)).await.map_err(|e| e.context(&format!("submissions[{i}]")))?);
     }
     let ids = ctx.app.store.create_submissions(&subs).await?;
     ctx.metrics.submission_accepted(ids.len() as u64);
