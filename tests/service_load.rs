@@ -52,13 +52,16 @@ fn load_generator_judges_every_submission_and_runs_every_command() {
     assert_eq!(r["errors"].as_u64(), Some(3), "{r}");
 }
 
-/// `--io-threads`: at least one; the service and the workers run with any number given.
+/// `--io-threads` at least one, `--progress-ms` at most 10000 (the service and the workers run
+/// with any number of I/O threads given, and the default progress interval).
 #[test]
-fn io_threads_must_be_at_least_one() {
+fn io_threads_and_progress_ms_are_checked() {
     for cmd in ["serve", "worker"] {
-        let out = Command::new(JUDGE).args([cmd, "--io-threads", "0", "--database", "postgres://nowhere/x"]).output().expect("run judge");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "judge {cmd} --io-threads 0: {err}");
-        assert!(err.contains("--io-threads"), "the error names the option: {err}");
+        for (option, value) in [("--io-threads", "0"), ("--progress-ms", "10001"), ("--progress-ms", "soon")] {
+            let out = Command::new(JUDGE).args([cmd, option, value, "--database", "postgres://nowhere/x"]).output().expect("run judge");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "judge {cmd} {option} {value}: {err}");
+            assert!(err.contains(option), "the error names the option: {err}");
+        }
     }
 }

@@ -15,7 +15,7 @@ use judge_api::language::LanguageTable;
 use judge_api::service::model::*;
 use judge_api::service::package;
 use judge_api::service::store::Store;
-use judge_api::service::worker::{run_workers, WorkerConfig};
+use judge_api::service::worker::{self, run_workers, WorkerConfig};
 use judge_api::verdict::Verdict;
 
 const PROBLEM: &str = "float-mean";
@@ -60,7 +60,7 @@ struct Running {
 
 fn start(store: &Store, count: usize, cache: &Path, lease: Duration) -> Running {
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let config = WorkerConfig { count, pin_cpus: true, lease, cache_dir: cache.to_owned(), fetch_over_http: false };
+    let config = WorkerConfig { count, pin_cpus: true, lease, cache_dir: cache.to_owned(), fetch_over_http: false, progress_every: worker::PROGRESS_EVERY };
     let store = store.clone();
     let task = tokio::spawn(async move {
         run_workers(store, judge(), config, async move {
@@ -278,7 +278,7 @@ async fn packages_over_http_and_a_java_submission() {
 
     let run = |cache: PathBuf| {
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let config = WorkerConfig { count: 1, pin_cpus: false, lease: Duration::from_secs(30), cache_dir: cache, fetch_over_http: true };
+        let config = WorkerConfig { count: 1, pin_cpus: false, lease: Duration::from_secs(30), cache_dir: cache, fetch_over_http: true, progress_every: worker::PROGRESS_EVERY };
         let task = tokio::spawn(run_workers(store.clone(), judge(), config, async move {
             let _ = rx.await;
         }));

@@ -47,6 +47,11 @@ pub struct ServeArgs {
     /// Largest accepted problem package upload.
     #[arg(long, default_value = "256M", value_parser = super::parse_size)]
     max_package: u64,
+    /// Milliseconds a test's result may wait before it is written for readers of a
+    /// submission's progress (GET, the events stream): progress is written in batches, at
+    /// most this often per submission; 0 writes each result at once.
+    #[arg(long, value_name = "MS", default_value_t = worker::PROGRESS_EVERY.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    progress_ms: u64,
     /// Threads for HTTP and database I/O (default: one per 4 cores, at least one). Judging
     /// runs on threads of its own.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -69,6 +74,11 @@ pub struct WorkerArgs {
     /// Seconds a claim lives without a heartbeat (use the service's value).
     #[arg(long, default_value_t = 20.0)]
     lease_seconds: f64,
+    /// Milliseconds a test's result may wait before it is written for readers of a
+    /// submission's progress (GET, the events stream): progress is written in batches, at
+    /// most this often per submission; 0 writes each result at once.
+    #[arg(long, value_name = "MS", default_value_t = worker::PROGRESS_EVERY.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    progress_ms: u64,
     /// Threads for database and network I/O (default: one per 4 cores, at least one).
     /// Judging runs on threads of its own.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -153,6 +163,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.workers = args.workers.unwrap_or_else(cores);
     config.public_url = args.public_url.clone();
     config.lease = lease(args.lease_seconds)?;
+    config.progress_every = Duration::from_millis(args.progress_ms);
     config.max_source_bytes = args.max_source as usize;
     config.max_package_bytes = args.max_package as usize;
     eprintln!(
@@ -174,6 +185,7 @@ pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
         lease: lease(args.lease_seconds)?,
         cache_dir: args.cache.clone(),
         fetch_over_http: true,
+        progress_every: Duration::from_millis(args.progress_ms),
     };
     anyhow::ensure!(config.count > 0, "--workers must be at least 1");
     runtime(args.io_threads)?.block_on(async {

@@ -47,6 +47,8 @@ pub struct ServiceConfig {
     pub max_package_bytes: usize,
     /// How long a worker's claim lives without a heartbeat.
     pub lease: Duration,
+    /// Local workers write each submission's progress at most this often.
+    pub progress_every: Duration,
 }
 
 impl ServiceConfig {
@@ -60,6 +62,7 @@ impl ServiceConfig {
             max_source_bytes: 256 << 10,
             max_package_bytes: 256 << 20,
             lease: Duration::from_secs(20),
+            progress_every: worker::PROGRESS_EVERY,
         }
     }
 
@@ -117,6 +120,7 @@ pub async fn serve(config: ServiceConfig, judge: Arc<Judge>, shutdown: impl std:
             lease: config.lease,
             cache_dir: config.data_dir.join("cache"),
             fetch_over_http: false,
+            progress_every: config.progress_every,
         };
         Some(tokio::spawn(worker::run_workers(store.clone(), judge.clone(), worker_config, stopped())))
     } else {

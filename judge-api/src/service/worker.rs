@@ -4,11 +4,11 @@
 //! result is rejected by the store.
 //!
 //! What a worker adds per submission on top of the judging is kept small (BENCHMARKS.md):
-//! each write is one statement on the worker's own connection (`WorkerConn`), and compile,
-//! tests and the progress writes between them run on one blocking thread, so that a
-//! submission wakes no other thread of the process but the database connection's.
+//! each write is one statement on the worker's own connection (`WorkerConn`); compile and
+//! tests run on one blocking thread, which never waits for the database: the progress
+//! (each test's result) is written in batches, at most every `progress_every` (`progress`).
 //! `RUST_LOG=judge_api::service::worker=debug` logs each submission's claim, compile and
-//! test times.
+//! test times and its progress writes.
 //!
 //! A judging that already runs when its lease is lost (expired and taken over, or rejudged)
 //! is not interrupted — the judge has no cancellation — but writes nothing more: its worker
@@ -29,6 +29,9 @@ use super::store::{Store, StoreError, WorkerConn};
 use super::settings;
 use crate::judge::{Judge, JudgeOptions, PreparedProblem};
 use crate::verdict::TestResult;
+use progress::Progress;
+
+mod progress;
 
 /// How a group of workers runs.
 #[derive(Clone, Debug)]
@@ -43,7 +46,13 @@ pub struct WorkerConfig {
     /// Fetch packages from the service over HTTP (the URL and secret come from the database's
     /// settings) rather than reading them from the database directly.
     pub fetch_over_http: bool,
+    /// Progress (each test's result as it is judged) is written at most this often per
+    /// submission, in batches; a result waits at most this long (see `progress`).
+    pub progress_every: Duration,
 }
+
+/// The default of [`WorkerConfig::progress_every`].
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -236,7 +245,8 @@ async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mu
     while !*stop.borrow() {
         let claim_started = Instant::now();
         let claimed = conn.lock().await.claim(&id, shared.config.lease, !busy).await;
-        let claim_ms = claim_started.elapsed().as_secs_f64() * 1e3;
+        let claimed_at = Instant::now();
+        let claim_ms = (claimed_at - claim_started).as_secs_f64() * 1e3;
         busy = matches!(claimed, Ok(Some(_)));
         match claimed {
             Ok(Some(claim)) => {
@@ -244,7 +254,7 @@ async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mu
                 state.judging.store(1, Ordering::Relaxed);
                 let held = claim.clone();
                 tokio::select! {
-                    finished = judge_claim(&shared, &conn, claim, cpus.clone()) => {
+                    finished = judge_claim(&shared, &conn, claim, claimed_at, cpus.clone()) => {
                         if let Some(finished) = finished {
                             if finished.store(&conn).await {
                                 state.judged.fetch_add(1, Ordering::Relaxed);
@@ -316,13 +326,14 @@ async fn judge_claim(
     shared: &Arc<Shared>,
     conn: &Arc<tokio::sync::Mutex<WorkerConn>>,
     claim: Claim,
+    claimed: Instant,
     cpus: Option<Vec<u32>>,
 ) -> Option<Finished> {
     let claim = Arc::new(claim);
     let lost = Arc::new(AtomicBool::new(false));
     let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone())));
     let sid = claim.submission_id;
-    let outcome = match judge_submission(shared, conn, &claim, cpus, &lost).await {
+    let outcome = match judge_submission(shared, conn, &claim, claimed, cpus, &lost).await {
         Ok(Some(result)) => Outcome::Judged(result),
         Ok(None) => {
             tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
@@ -365,12 +376,13 @@ async fn heartbeat(store: Store, claim: Arc<Claim>, lease: Duration, lost: Arc<A
     }
 }
 
-/// Compiles and runs the submission, writing its progress under the lease. `Ok(None)` when
-/// the lease was lost on the way.
+/// Compiles and runs the submission (claimed at `claimed`), writing its progress under the
+/// lease. `Ok(None)` when the lease was lost on the way.
 async fn judge_submission(
     shared: &Arc<Shared>,
     conn: &Arc<tokio::sync::Mutex<WorkerConn>>,
     claim: &Arc<Claim>,
+    claimed: Instant,
     cpus: Option<Vec<u32>>,
     lost: &Arc<AtomicBool>,
 ) -> Result<Option<crate::verdict::SubmissionResult>, Failure> {
@@ -384,16 +396,13 @@ async fn judge_submission(
     let file_name = source_file_name(&claim.source, lang.extensions.first().map(String::as_str).unwrap_or("txt"), &lang.id);
     let opts = JudgeOptions { language: Some(lang.id.clone()), all_tests: claim.all_tests, cpus };
 
-    // Compile and tests on one blocking thread, which also writes the progress itself (each
-    // write one statement on the worker's connection): `running` with the compile message,
-    // then each test's result as it comes. A thread of the async runtime in between would
-    // be woken for every write, and on a machine whose CPUs the boxes keep busy every wake is
-    // a box preempted. A write that finds the lease lost stops the rest. The source file is
+    // Compile and tests on one blocking thread, which hands the progress over as it comes
+    // (`progress`: written in batches by a task, never waited for here). The source file is
     // written and removed there too: no file system work on the async runtime's threads,
     // which serve HTTP meanwhile (removing a file can take a while: this disk is mounted
     // with `discard`).
-    let (judge, handle) = (shared.judge.clone(), tokio::runtime::Handle::current());
-    let (conn, claim, lost_in) = (conn.clone(), claim.clone(), lost.clone());
+    let progress = Progress::new(conn.clone(), claim.clone(), lost.clone(), tokio::runtime::Handle::current(), shared.config.progress_every, claimed);
+    let (judge, claim) = (shared.judge.clone(), claim.clone());
     let judged = tokio::task::spawn_blocking(move || -> Result<Option<crate::verdict::SubmissionResult>, Failure> {
         let work = tempfile::Builder::new()
             .prefix("judge-submission-")
@@ -404,36 +413,19 @@ async fn judge_submission(
         let started = Instant::now();
         let compiled = judge.compile(&source, &opts).map_err(|e| Failure::Judge(e.to_string()))?;
         let compile_ms = started.elapsed().as_secs_f64() * 1e3;
-        let writing = std::cell::Cell::new(Duration::ZERO);
-        let write = |running: Option<&str>, tests: &[(i64, TestResult)]| {
-            let t = Instant::now();
-            let r = handle.block_on(async { conn.lock().await.add_progress(&claim, running, tests).await });
-            writing.set(writing.get() + t.elapsed());
-            r
-        };
-        // `running` not stored: no tests (the lease expires and it is judged again).
-        match write(Some(&compiled.compile_message), &[]) {
-            Ok(true) => {}
-            Ok(false) => return Ok(None),
-            Err(e) => return Err(Failure::Store(e)),
-        }
+        progress.running(&compiled.compile_message);
         let mut index = 0i64;
         let result = judge.run_tests(&prepared, &compiled, &opts, &mut |t: &TestResult| {
-            if !lost_in.load(Ordering::SeqCst) {
-                match write(None, &[(index, t.clone())]) {
-                    Ok(true) => {}
-                    Ok(false) => lost_in.store(true, Ordering::SeqCst),
-                    // Only the progress stream misses this test.
-                    Err(e) => tracing::warn!(submission = claim.submission_id, error = %e, "store a test result"),
-                }
-            }
+            progress.test(index, t);
             index += 1;
         });
+        let written = progress.close();
         tracing::debug!(
             submission = claim.submission_id,
             compile_ms,
             tests_ms = started.elapsed().as_secs_f64() * 1e3 - compile_ms,
-            progress_writes_ms = writing.get().as_secs_f64() * 1e3,
+            progress_writes = written.writes,
+            progress_writes_ms = written.write_time.as_secs_f64() * 1e3,
             "judged"
         );
         result.map(Some).map_err(|e| Failure::Judge(e.to_string()))
