@@ -59,8 +59,12 @@ struct Running {
 }
 
 fn start(store: &Store, count: usize, cache: &Path, lease: Duration) -> Running {
+    start_with(store, count, cache, lease, worker::PROGRESS_EVERY)
+}
+
+fn start_with(store: &Store, count: usize, cache: &Path, lease: Duration, progress_every: Duration) -> Running {
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let config = WorkerConfig { count, pin_cpus: true, lease, cache_dir: cache.to_owned(), fetch_over_http: false, progress_every: worker::PROGRESS_EVERY };
+    let config = WorkerConfig { count, pin_cpus: true, lease, cache_dir: cache.to_owned(), fetch_over_http: false, progress_every };
     let store = store.clone();
     let task = tokio::spawn(async move {
         run_workers(store, judge(), config, async move {
@@ -186,7 +190,9 @@ async fn a_lost_lease_leaves_exactly_one_result() {
     let ghost = store.claim("ghost", Duration::from_secs(3)).await.unwrap().unwrap();
     assert_eq!(ghost.submission_id, ids[0]);
 
-    let workers = start(&store, 2, &cache, Duration::from_secs(20));
+    // Each test's result written at once: the window in which the C submission shows tests
+    // while still running is then as long as its tests take.
+    let workers = start_with(&store, 2, &cache, Duration::from_secs(20), Duration::ZERO);
     // Rejudge the C submission while a worker runs its tests: that worker's lease is lost.
     let start_t = Instant::now();
     loop {
@@ -196,7 +202,7 @@ async fn a_lost_lease_leaves_exactly_one_result() {
         }
         assert!(s.status != Status::Done, "judged before the test could rejudge it; make it slower");
         assert!(start_t.elapsed() < Duration::from_secs(120), "never saw it running");
-        // Progress is written in batches: poll often so the running window is not missed.
+        // Poll often so the running window is not missed.
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     assert!(store.rejudge(ids[1]).await.unwrap());

@@ -1,12 +1,13 @@
 //! Workers: claim a submission, keep its lease alive, fetch and cache its problem package,
-//! compile and judge it (blocking judge code on the blocking pool), store each test's result
+//! compile and judge it (on a thread of its own), store each test's result
 //! and the final one under the lease. A worker whose lease was lost stops writing: its late
 //! result is rejected by the store.
 //!
 //! What a worker adds per submission on top of the judging is kept small (BENCHMARKS.md):
-//! each write is one statement on the worker's own connection (`WorkerConn`); compile and
-//! tests run on one blocking thread, which never waits for the database: the progress
-//! (each test's result) is written in batches, at most every `progress_every` (`progress`).
+//! each worker claims, judges and stores on a thread of its own (no hop through the async
+//! runtime between submissions), each write is one statement on the worker's own connection
+//! (`WorkerConn`), and the judging never waits for the database: the progress (each test's
+//! result) is written in batches, at most every `progress_every`, by a task (`progress`).
 //! `RUST_LOG=judge_api::service::worker=debug` logs each submission's claim, compile and
 //! test times and its progress writes.
 //!
@@ -239,105 +240,122 @@ async fn reporter(shared: Arc<Shared>, id: String, state: Arc<WorkerState>) {
 async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mut stop: watch::Receiver<bool>) {
     let state = Arc::new(WorkerState { judging: AtomicU8::new(0), judged: AtomicI64::new(0) });
     let _reporter = AbortOnDrop(tokio::spawn(reporter(shared.clone(), id.clone(), state.clone())));
-    let conn = Arc::new(tokio::sync::Mutex::new(shared.store.worker_conn()));
-    // Whether the last claim found a submission: then the next claim skips the probe.
-    let mut busy = false;
-    while !*stop.borrow() {
-        let claim_started = Instant::now();
-        let claimed = conn.lock().await.claim(&id, shared.config.lease, !busy).await;
-        let claimed_at = Instant::now();
-        let claim_ms = (claimed_at - claim_started).as_secs_f64() * 1e3;
-        busy = matches!(claimed, Ok(Some(_)));
-        match claimed {
-            Ok(Some(claim)) => {
-                tracing::debug!(worker = %id, submission = claim.submission_id, claim_ms, "claimed");
-                state.judging.store(1, Ordering::Relaxed);
-                let held = claim.clone();
-                tokio::select! {
-                    finished = judge_claim(&shared, &conn, claim, claimed_at, cpus.clone()) => {
-                        if let Some(finished) = finished {
-                            if finished.store(&conn).await {
-                                state.judged.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                    _ = stopped(&mut stop) => {
-                        // Abandoned: back to the queue now, or when its lease expires if this fails.
-                        let released = shared.store.release(&held).await;
-                        tracing::info!(worker = %id, submission = held.submission_id, ?released, "stopping: submission abandoned");
-                        break;
-                    }
-                }
-                state.judging.store(0, Ordering::Relaxed);
+    let held: Held = Arc::new(Mutex::new(None));
+    let thread = {
+        let (shared, id, state, held, stop) = (shared.clone(), id.clone(), state.clone(), held.clone(), stop.clone());
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || worker_thread(&shared, &id, cpus, stop, &state, &held, &handle))
+    };
+    tokio::select! {
+        ended = thread => {
+            if let Err(e) = ended {
+                tracing::error!(worker = %id, error = %e, "worker thread ended abnormally");
             }
-            Ok(None) => {
-                tokio::select! {
-                    _ = shared.store.wait_for_work(IDLE_WAIT) => {}
-                    _ = stopped(&mut stop) => break,
-                }
-            }
-            Err(e) => {
-                tracing::warn!(worker = %id, error = %e, "claim failed; backing off");
-                tokio::select! {
-                    _ = tokio::time::sleep(STORE_BACKOFF) => {}
-                    _ = stopped(&mut stop) => break,
-                }
+        }
+        _ = stopped(&mut stop) => {
+            // A judging under way is abandoned: back to the queue now (or when its lease
+            // expires if this fails). The thread stores nothing for it and stops.
+            let abandoned = held.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(claim) = abandoned {
+                let released = shared.store.release(&claim).await;
+                tracing::info!(worker = %id, submission = claim.submission_id, ?released, "stopping: submission abandoned");
             }
         }
     }
     report(&shared, &id, "stopped", state.judged.load(Ordering::Relaxed)).await;
 }
 
-/// A judged submission whose outcome is still to be stored; it keeps the lease alive (its
-/// heartbeat task) until then.
-struct Finished {
-    claim: Arc<Claim>,
-    outcome: Outcome,
-    lost: Arc<AtomicBool>,
-    _heartbeat: AbortOnDrop,
-}
+/// The claim a worker's thread is judging; taken by whichever comes first, the thread to
+/// store its result or the stop to give it back.
+type Held = Arc<Mutex<Option<Arc<Claim>>>>;
 
-impl Finished {
-    /// Stores the outcome under the lease; true when it was stored.
-    async fn store(self, conn: &tokio::sync::Mutex<WorkerConn>) -> bool {
-        let sid = self.claim.submission_id;
-        if self.lost.load(Ordering::SeqCst) {
-            tracing::info!(submission = sid, worker = %self.claim.worker, "lease lost while judging; result dropped");
-            return false;
-        }
-        match conn.lock().await.finish(&self.claim, &self.outcome).await {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::info!(submission = sid, worker = %self.claim.worker, "lease lost before the result was stored; result dropped");
-                false
+/// A worker: claims, judges and stores on one thread of its own, from one submission to the
+/// next without a hop through the async runtime (whose thread serves HTTP meanwhile, so
+/// each hop waited behind requests: ~1 ms per submission between one judging's end and the
+/// next one's claim). Database round trips go to the worker connection's own thread and back.
+fn worker_thread(
+    shared: &Arc<Shared>,
+    id: &str,
+    cpus: Option<Vec<u32>>,
+    mut stop: watch::Receiver<bool>,
+    state: &WorkerState,
+    held: &Held,
+    handle: &tokio::runtime::Handle,
+) {
+    let conn = Arc::new(tokio::sync::Mutex::new(shared.store.worker_conn()));
+    // Whether the last claim found a submission: then the next claim skips the probe.
+    let mut busy = false;
+    while !*stop.borrow() {
+        let claim_started = Instant::now();
+        let claimed = handle.block_on(async { conn.lock().await.claim(id, shared.config.lease, !busy).await });
+        let claimed_at = Instant::now();
+        busy = matches!(claimed, Ok(Some(_)));
+        match claimed {
+            Ok(Some(claim)) => {
+                let claim = Arc::new(claim);
+                let claim_ms = (claimed_at - claim_started).as_secs_f64() * 1e3;
+                tracing::debug!(worker = %id, submission = claim.submission_id, claim_ms, "claimed");
+                *held.lock().unwrap_or_else(|e| e.into_inner()) = Some(claim.clone());
+                if *stop.borrow() {
+                    // Stopped while claiming: give it back here (the stop found nothing held).
+                    if let Some(claim) = held.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                        let released = handle.block_on(shared.store.release(&claim));
+                        tracing::info!(worker = %id, submission = claim.submission_id, ?released, "stopping: submission given back");
+                    }
+                    break;
+                }
+                state.judging.store(1, Ordering::Relaxed);
+                let stored = judge_claim(shared, &conn, &claim, claimed_at, cpus.clone(), held, handle);
+                state.judging.store(0, Ordering::Relaxed);
+                if stored {
+                    state.judged.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            Ok(None) => handle.block_on(async {
+                tokio::select! {
+                    _ = shared.store.wait_for_work(IDLE_WAIT) => {}
+                    _ = stopped(&mut stop) => {}
+                }
+            }),
             Err(e) => {
-                tracing::warn!(submission = sid, error = %e, "storing the result failed; the lease will expire and it is judged again");
-                tokio::time::sleep(STORE_BACKOFF).await;
-                false
+                tracing::warn!(worker = %id, error = %e, "claim failed; backing off");
+                handle.block_on(async {
+                    tokio::select! {
+                        _ = tokio::time::sleep(STORE_BACKOFF) => {}
+                        _ = stopped(&mut stop) => {}
+                    }
+                });
             }
         }
     }
 }
 
-/// Judges one claim; its outcome, to be stored under the lease, or `None` when there is
-/// nothing to store (the lease was lost, or the store failed and the lease will expire).
-async fn judge_claim(
+/// Judges one claim and stores its outcome under the lease (unless the lease was lost, the
+/// store failed, or the worker was stopped meanwhile: its claim was given back then); true
+/// when stored.
+fn judge_claim(
     shared: &Arc<Shared>,
     conn: &Arc<tokio::sync::Mutex<WorkerConn>>,
-    claim: Claim,
+    claim: &Arc<Claim>,
     claimed: Instant,
     cpus: Option<Vec<u32>>,
-) -> Option<Finished> {
-    let claim = Arc::new(claim);
+    held: &Held,
+    handle: &tokio::runtime::Handle,
+) -> bool {
     let lost = Arc::new(AtomicBool::new(false));
-    let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone())));
-    let sid = claim.submission_id;
-    let outcome = match judge_submission(shared, conn, &claim, claimed, cpus, &lost).await {
+    let _heartbeat = AbortOnDrop(handle.spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone())));
+    let (sid, worker) = (claim.submission_id, &claim.worker);
+    // A panic in the judge is this submission's JE, not the end of the worker.
+    let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge_submission(shared, conn, claim, claimed, cpus, &lost, handle)))
+        .unwrap_or_else(|panic| {
+            let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+            Err(Failure::Judge(format!("the judge panicked: {}", what.unwrap_or_default())))
+        });
+    let outcome = match judged {
         Ok(Some(result)) => Outcome::Judged(result),
         Ok(None) => {
-            tracing::info!(submission = sid, worker = %claim.worker, "lease lost while judging; result dropped");
-            return None;
+            tracing::info!(submission = sid, %worker, "lease lost while judging; result dropped");
+            return false;
         }
         Err(Failure::Judge(message)) => {
             tracing::warn!(submission = sid, error = %message, "judge error");
@@ -345,11 +363,33 @@ async fn judge_claim(
         }
         Err(Failure::Store(e)) => {
             tracing::warn!(submission = sid, error = %e, "store failed while judging; the lease will expire and it is judged again");
-            tokio::time::sleep(STORE_BACKOFF).await;
-            return None;
+            std::thread::sleep(STORE_BACKOFF);
+            return false;
         }
     };
-    Some(Finished { claim, outcome, lost, _heartbeat: heartbeat })
+    if held.lock().unwrap_or_else(|e| e.into_inner()).take().is_none() {
+        tracing::info!(submission = sid, %worker, "stopped while judging; result dropped (the submission was given back)");
+        return false;
+    }
+    if lost.load(Ordering::SeqCst) {
+        tracing::info!(submission = sid, %worker, "lease lost while judging; result dropped");
+        return false;
+    }
+    let finishing = Instant::now();
+    let finished = handle.block_on(async { conn.lock().await.finish(claim, &outcome).await });
+    tracing::debug!(submission = sid, finish_ms = finishing.elapsed().as_secs_f64() * 1e3, "stored");
+    match finished {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::info!(submission = sid, %worker, "lease lost before the result was stored; result dropped");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(submission = sid, error = %e, "storing the result failed; the lease will expire and it is judged again");
+            std::thread::sleep(STORE_BACKOFF);
+            false
+        }
+    }
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -376,17 +416,18 @@ async fn heartbeat(store: Store, claim: Arc<Claim>, lease: Duration, lost: Arc<A
     }
 }
 
-/// Compiles and runs the submission (claimed at `claimed`), writing its progress under the
-/// lease. `Ok(None)` when the lease was lost on the way.
-async fn judge_submission(
+/// Compiles and runs the submission (claimed at `claimed`) on this thread, its progress
+/// written under the lease meanwhile. `Ok(None)` when the lease was lost on the way.
+fn judge_submission(
     shared: &Arc<Shared>,
     conn: &Arc<tokio::sync::Mutex<WorkerConn>>,
     claim: &Arc<Claim>,
     claimed: Instant,
     cpus: Option<Vec<u32>>,
     lost: &Arc<AtomicBool>,
+    handle: &tokio::runtime::Handle,
 ) -> Result<Option<crate::verdict::SubmissionResult>, Failure> {
-    let prepared = prepared_problem(shared, &claim.version).await?;
+    let prepared = handle.block_on(prepared_problem(shared, &claim.version))?;
     if lost.load(Ordering::SeqCst) {
         return Ok(None);
     }
@@ -396,45 +437,43 @@ async fn judge_submission(
     let file_name = source_file_name(&claim.source, lang.extensions.first().map(String::as_str).unwrap_or("txt"), &lang.id);
     let opts = JudgeOptions { language: Some(lang.id.clone()), all_tests: claim.all_tests, cpus };
 
-    // Compile and tests on one blocking thread, which hands the progress over as it comes
-    // (`progress`: written in batches by a task, never waited for here). The source file is
-    // written and removed there too: no file system work on the async runtime's threads,
-    // which serve HTTP meanwhile (removing a file can take a while: this disk is mounted
-    // with `discard`).
-    let progress = Progress::new(conn.clone(), claim.clone(), lost.clone(), tokio::runtime::Handle::current(), shared.config.progress_every, claimed);
-    let (judge, claim) = (shared.judge.clone(), claim.clone());
-    let judged = tokio::task::spawn_blocking(move || -> Result<Option<crate::verdict::SubmissionResult>, Failure> {
-        let work = tempfile::Builder::new()
-            .prefix("judge-submission-")
-            .tempdir()
-            .map_err(|e| Failure::Judge(format!("create a directory for the submission: {e}")))?;
-        let source = work.path().join(file_name);
-        std::fs::write(&source, &claim.source).map_err(|e| Failure::Judge(format!("write {}: {e}", source.display())))?;
-        let started = Instant::now();
-        let compiled = judge.compile(&source, &opts).map_err(|e| Failure::Judge(e.to_string()))?;
-        let compile_ms = started.elapsed().as_secs_f64() * 1e3;
-        progress.running(&compiled.compile_message);
-        let mut index = 0i64;
-        let result = judge.run_tests(&prepared, &compiled, &opts, &mut |t: &TestResult| {
-            progress.test(index, t);
-            index += 1;
-        });
-        let written = progress.close();
-        tracing::debug!(
-            submission = claim.submission_id,
-            compile_ms,
-            tests_ms = started.elapsed().as_secs_f64() * 1e3 - compile_ms,
-            progress_writes = written.writes,
-            progress_writes_ms = written.write_time.as_secs_f64() * 1e3,
-            "judged"
-        );
-        result.map(Some).map_err(|e| Failure::Judge(e.to_string()))
-    })
-    .await
-    .map_err(|e| Failure::Judge(format!("judging task: {e}")))?;
-    match judged? {
-        Some(result) if !lost.load(Ordering::SeqCst) => Ok(Some(result)),
-        _ => Ok(None),
+    // The progress is handed over as it comes and written in batches by a task (`progress`),
+    // never waited for here. The source file is written and removed on this thread too: no
+    // file system work on the async runtime's threads, which serve HTTP meanwhile (removing a
+    // file can take a while: this disk is mounted with `discard`).
+    let progress = Progress::new(conn.clone(), claim.clone(), lost.clone(), handle.clone(), shared.config.progress_every, claimed);
+    let work = tempfile::Builder::new()
+        .prefix("judge-submission-")
+        .tempdir()
+        .map_err(|e| Failure::Judge(format!("create a directory for the submission: {e}")))?;
+    let source = work.path().join(file_name);
+    std::fs::write(&source, &claim.source).map_err(|e| Failure::Judge(format!("write {}: {e}", source.display())))?;
+    let started = Instant::now();
+    let compiled = shared.judge.compile(&source, &opts).map_err(|e| Failure::Judge(e.to_string()))?;
+    let compile_ms = started.elapsed().as_secs_f64() * 1e3;
+    progress.running(&compiled.compile_message);
+    let mut index = 0i64;
+    let result = shared.judge.run_tests(&prepared, &compiled, &opts, &mut |t: &TestResult| {
+        progress.test(index, t);
+        index += 1;
+    });
+    let written = progress.close();
+    let tests_ms = started.elapsed().as_secs_f64() * 1e3 - compile_ms;
+    let cleanup = Instant::now();
+    drop((compiled, work));
+    tracing::debug!(
+        submission = claim.submission_id,
+        compile_ms,
+        tests_ms,
+        cleanup_ms = cleanup.elapsed().as_secs_f64() * 1e3,
+        progress_writes = written.writes,
+        progress_writes_ms = written.write_time.as_secs_f64() * 1e3,
+        "judged"
+    );
+    match result {
+        Ok(result) if !lost.load(Ordering::SeqCst) => Ok(Some(result)),
+        Ok(_) => Ok(None),
+        Err(e) => Err(Failure::Judge(e.to_string())),
     }
 }
 
