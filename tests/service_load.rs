@@ -34,6 +34,22 @@ fn load_generator_judges_every_submission_and_runs_every_command() {
     let r = load(&["--url", &svc.base, "--problem", "ab", "--language", "python", "--source", src.to_str().unwrap(), "--count", "100", "--concurrency", "16"], &submitter);
     assert_eq!((r["ok"].as_u64(), r["errors"].as_u64(), r["lost"].as_u64()), (Some(100), Some(0), Some(0)), "{r}");
 
+    // Each worker's thread runs on the CPU its boxes are pinned to (worker i: CPU i % cores).
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut workers = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{}/task", svc.proc.pid())).unwrap() {
+        let task = task.unwrap().path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if let Some(i) = comm.trim().strip_prefix("judge-worker-") {
+            let status = std::fs::read_to_string(task.join("status")).unwrap();
+            let allowed = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap().trim().to_owned();
+            assert_eq!(allowed, (i.parse::<usize>().unwrap() % cores).to_string(), "worker thread {i}");
+            workers.push(i.to_owned());
+        }
+    }
+    workers.sort();
+    assert_eq!(workers, ["0", "1"], "one thread per worker");
+
     // Each submission's source went to a temporary directory of its own, removed after.
     let left: Vec<_> = std::fs::read_dir(Proc::temp_dir(tmp.path())).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "left in the service's TMPDIR: {left:?}");

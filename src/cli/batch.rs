@@ -69,44 +69,49 @@ pub fn main(args: BatchArgs) -> Result<ExitCode> {
     std::thread::scope(|s| {
         for job in 0..jobs {
             let (judge, problem, list, next, rows, bar) = (&judge, &problem, &list, &next, &rows, &bar);
-            s.spawn(move || loop {
-                let i = {
-                    let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some((student, path)) = list.get(i) else { return };
-                // Each job owns one core: its runs are pinned there.
-                let opts = JudgeOptions { cpus: Some(vec![(job % cores) as u32]), ..Default::default() };
-                let row = match judge.judge(problem, path, &opts, &mut |_| {}) {
-                    Ok(r) => Row {
-                        student: student.clone(),
-                        verdict: r.verdict,
-                        score: r.score,
-                        max_cpu_time_ms: r.max_cpu_time_ms,
-                        max_memory_bytes: r.max_memory_bytes,
-                        language: r.language,
-                        message: if r.verdict == Verdict::CE {
-                            r.compile_message.chars().take(2000).collect()
-                        } else {
-                            r.tests.iter().find(|t| t.verdict != Verdict::AC).map(|t| format!("{}: {}", t.name, t.message)).unwrap_or_default()
+            s.spawn(move || {
+                // Each job owns one core: its thread runs there too, beside its boxes (a
+                // failure only costs speed).
+                let _ = judge_api::judge::pin_current_thread(&[(job % cores) as u32]);
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some((student, path)) = list.get(i) else { return };
+                    // Each job owns one core: its runs are pinned there.
+                    let opts = JudgeOptions { cpus: Some(vec![(job % cores) as u32]), ..Default::default() };
+                    let row = match judge.judge(problem, path, &opts, &mut |_| {}) {
+                        Ok(r) => Row {
+                            student: student.clone(),
+                            verdict: r.verdict,
+                            score: r.score,
+                            max_cpu_time_ms: r.max_cpu_time_ms,
+                            max_memory_bytes: r.max_memory_bytes,
+                            language: r.language,
+                            message: if r.verdict == Verdict::CE {
+                                r.compile_message.chars().take(2000).collect()
+                            } else {
+                                r.tests.iter().find(|t| t.verdict != Verdict::AC).map(|t| format!("{}: {}", t.name, t.message)).unwrap_or_default()
+                            },
                         },
-                    },
-                    // A submission that breaks anything never stops the batch.
-                    Err(e) => Row {
-                        student: student.clone(),
-                        verdict: Verdict::JE,
-                        score: 0.0,
-                        max_cpu_time_ms: 0,
-                        max_memory_bytes: 0,
-                        language: String::new(),
-                        message: format!("{e:#}"),
-                    },
-                };
-                bar.set_message(format!("{} {}", row.student, row.verdict));
-                bar.inc(1);
-                rows.lock().unwrap_or_else(|p| p.into_inner()).push(row);
+                        // A submission that breaks anything never stops the batch.
+                        Err(e) => Row {
+                            student: student.clone(),
+                            verdict: Verdict::JE,
+                            score: 0.0,
+                            max_cpu_time_ms: 0,
+                            max_memory_bytes: 0,
+                            language: String::new(),
+                            message: format!("{e:#}"),
+                        },
+                    };
+                    bar.set_message(format!("{} {}", row.student, row.verdict));
+                    bar.inc(1);
+                    rows.lock().unwrap_or_else(|p| p.into_inner()).push(row);
+                }
             });
         }
     });

@@ -158,11 +158,16 @@ fn direct(args: &LoadArgs, dir: &std::path::Path) -> Result<LoadReport> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
     let start = Instant::now();
-    std::thread::scope(|s| {
+    std::thread::scope(|s| -> Result<()> {
+        let mut handles = Vec::new();
         for j in 0..jobs {
             let (judge, problem, next, results) = (&judge, &problem, &next, &results);
-            s.spawn(move || {
+            handles.push(s.spawn(move || -> Result<()> {
                 let opts = JudgeOptions { language: Some(args.language.clone()), all_tests: false, cpus: Some(vec![j as u32 % jobs as u32]) };
+                // As a service worker does: the job's thread runs where its boxes do.
+                if let Some(cpus) = &opts.cpus {
+                    judge_api::judge::pin_current_thread(cpus).with_context(|| format!("pin job {j} to CPUs {cpus:?}"))?;
+                }
                 while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < args.count {
                     let t = Instant::now();
                     let one = match judge.judge(problem, source, &opts, &mut |_| {}) {
@@ -172,9 +177,14 @@ fn direct(args: &LoadArgs, dir: &std::path::Path) -> Result<LoadReport> {
                     };
                     results.lock().unwrap_or_else(|e| e.into_inner()).push(one);
                 }
-            });
+                Ok(())
+            }));
         }
-    });
+        for h in handles {
+            h.join().map_err(|_| anyhow::anyhow!("a judging job panicked"))??;
+        }
+        Ok(())
+    })?;
     Ok(report("direct", results.into_inner().unwrap_or_else(|e| e.into_inner()), start.elapsed()))
 }
 

@@ -1500,8 +1500,13 @@ impl WorkerConn {
         let c = match self.conn.take() {
             Some(c) => c,
             None => {
-                let mut c = self.store.acquire(op).await?.detach();
+                // A new connection, not one of the pool's: on SQLite its thread is started
+                // by this call, so it inherits the caller's CPU affinity (a worker pinned to
+                // its CPU talks to a connection thread on the same CPU).
+                use sqlx::ConnectOptions;
+                let mut c = self.store.pool().connect_options().connect().await.map_err(q(op))?;
                 if self.store.inner.backend == Backend::Sqlite {
+                    c.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await.map_err(q(op))?;
                     c.execute("PRAGMA synchronous = NORMAL").await.map_err(q(op))?;
                 }
                 c

@@ -180,7 +180,7 @@ pub async fn run_workers(
     for i in 0..shared.config.count {
         let cpus = shared.config.pin_cpus.then(|| vec![(i % cores) as u32]);
         let id = format!("{}-{pid}-{i}", shared.host);
-        workers.push(tokio::spawn(worker_loop(shared.clone(), id, cpus, stop_rx.clone())));
+        workers.push(tokio::spawn(worker_loop(shared.clone(), i, id, cpus, stop_rx.clone())));
     }
     for w in workers {
         if let Err(e) = w.await {
@@ -237,19 +237,28 @@ async fn reporter(shared: Arc<Shared>, id: String, state: Arc<WorkerState>) {
     }
 }
 
-async fn worker_loop(shared: Arc<Shared>, id: String, cpus: Option<Vec<u32>>, mut stop: watch::Receiver<bool>) {
+async fn worker_loop(shared: Arc<Shared>, index: usize, id: String, cpus: Option<Vec<u32>>, mut stop: watch::Receiver<bool>) {
     let state = Arc::new(WorkerState { judging: AtomicU8::new(0), judged: AtomicI64::new(0) });
     let _reporter = AbortOnDrop(tokio::spawn(reporter(shared.clone(), id.clone(), state.clone())));
     let held: Held = Arc::new(Mutex::new(None));
-    let thread = {
+    let (ended_tx, ended) = tokio::sync::oneshot::channel::<()>();
+    let spawned = {
         let (shared, id, state, held, stop) = (shared.clone(), id.clone(), state.clone(), held.clone(), stop.clone());
         let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || worker_thread(&shared, &id, cpus, stop, &state, &held, &handle))
+        std::thread::Builder::new().name(format!("judge-worker-{index}")).spawn(move || {
+            worker_thread(&shared, &id, cpus, stop, &state, &held, &handle);
+            let _ = ended_tx.send(());
+        })
     };
+    if let Err(e) = spawned {
+        tracing::error!(worker = %id, error = %e, "start the worker's thread");
+        report(&shared, &id, "stopped", 0).await;
+        return;
+    }
     tokio::select! {
-        ended = thread => {
-            if let Err(e) = ended {
-                tracing::error!(worker = %id, error = %e, "worker thread ended abnormally");
+        ended = ended => {
+            if ended.is_err() {
+                tracing::error!(worker = %id, "worker thread ended abnormally");
             }
         }
         _ = stopped(&mut stop) => {
@@ -273,6 +282,9 @@ type Held = Arc<Mutex<Option<Arc<Claim>>>>;
 /// next without a hop through the async runtime (whose thread serves HTTP meanwhile, so
 /// each hop waited behind requests: ~1 ms per submission between one judging's end and the
 /// next one's claim). Database round trips go to the worker connection's own thread and back.
+///
+/// With `cpus`, the thread runs on the CPUs its boxes are pinned to (`pin_current_thread`),
+/// and so does its connection's thread (started from here).
 fn worker_thread(
     shared: &Arc<Shared>,
     id: &str,
@@ -282,6 +294,12 @@ fn worker_thread(
     held: &Held,
     handle: &tokio::runtime::Handle,
 ) {
+    if let Some(cpus) = &cpus {
+        // A failure only costs speed (the boxes are pinned anyway).
+        if let Err(e) = crate::judge::pin_current_thread(cpus) {
+            tracing::warn!(worker = %id, ?cpus, error = %e, "pin the worker's thread to its CPUs");
+        }
+    }
     let conn = Arc::new(tokio::sync::Mutex::new(shared.store.worker_conn()));
     // Whether the last claim found a submission: then the next claim skips the probe.
     let mut busy = false;
