@@ -222,6 +222,24 @@ async fn a_lost_lease_leaves_exactly_one_result() {
     }
 }
 
+/// A judging longer than the lease keeps it: the worker's heartbeats extend it, so the other
+/// (idle) worker never takes the submission over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heartbeats_keep_a_long_judging_leased() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Store::sqlite_url(dir.path())).await.unwrap();
+    let version = upload(&store, &dir.path().join("scratch")).await;
+    let lease = Duration::from_millis(1500);
+    let id = store.create_submissions(&[submission(&version, "time_limit_exceeded/sleepy.py", "python", false)]).await.unwrap()[0];
+    let workers = start(&store, 2, &dir.path().join("cache"), lease);
+    wait_done(&store, &[id], Duration::from_secs(120)).await;
+    workers.stop().await;
+    let s = store.submission(id).await.unwrap().unwrap();
+    assert_eq!((s.verdict, s.attempts, s.judged_count), (Some(Verdict::TLE), 1, 1), "{s:?}");
+    let took = Duration::from_millis((s.finished_ms.unwrap() - s.created_ms) as u64);
+    assert!(took > lease * 2, "judged in {took:?}: not longer than the lease, the test shows nothing");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stopping_gives_the_submission_being_judged_back() {
     let dir = tempfile::tempdir().unwrap();

@@ -241,6 +241,7 @@ async fn worker_loop(shared: Arc<Shared>, index: usize, id: String, cpus: Option
     let state = Arc::new(WorkerState { judging: AtomicU8::new(0), judged: AtomicI64::new(0) });
     let _reporter = AbortOnDrop(tokio::spawn(reporter(shared.clone(), id.clone(), state.clone())));
     let held: Held = Arc::new(Mutex::new(None));
+    let _heartbeats = AbortOnDrop(tokio::spawn(heartbeats(shared.store.clone(), held.clone(), shared.config.lease)));
     let (ended_tx, ended) = tokio::sync::oneshot::channel::<()>();
     let spawned = {
         let (shared, id, state, held, stop) = (shared.clone(), id.clone(), state.clone(), held.clone(), stop.clone());
@@ -265,7 +266,7 @@ async fn worker_loop(shared: Arc<Shared>, index: usize, id: String, cpus: Option
             // A judging under way is abandoned: back to the queue now (or when its lease
             // expires if this fails). The thread stores nothing for it and stops.
             let abandoned = held.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(claim) = abandoned {
+            if let Some(Holding { claim, .. }) = abandoned {
                 let released = shared.store.release(&claim).await;
                 tracing::info!(worker = %id, submission = claim.submission_id, ?released, "stopping: submission abandoned");
             }
@@ -275,8 +276,15 @@ async fn worker_loop(shared: Arc<Shared>, index: usize, id: String, cpus: Option
 }
 
 /// The claim a worker's thread is judging; taken by whichever comes first, the thread to
-/// store its result or the stop to give it back.
-type Held = Arc<Mutex<Option<Arc<Claim>>>>;
+/// store its result or the stop to give it back. Its lease is kept alive meanwhile.
+type Held = Arc<Mutex<Option<Holding>>>;
+
+#[derive(Clone)]
+struct Holding {
+    claim: Arc<Claim>,
+    /// Set when a heartbeat or a progress write found the lease lost.
+    lost: Arc<AtomicBool>,
+}
 
 /// A worker: claims, judges and stores on one thread of its own, from one submission to the
 /// next without a hop through the async runtime (whose thread serves HTTP meanwhile, so
@@ -313,17 +321,18 @@ fn worker_thread(
                 let claim = Arc::new(claim);
                 let claim_ms = (claimed_at - claim_started).as_secs_f64() * 1e3;
                 tracing::debug!(worker = %id, submission = claim.submission_id, claim_ms, "claimed");
-                *held.lock().unwrap_or_else(|e| e.into_inner()) = Some(claim.clone());
+                let holding = Holding { claim: claim.clone(), lost: Arc::new(AtomicBool::new(false)) };
+                *held.lock().unwrap_or_else(|e| e.into_inner()) = Some(holding.clone());
                 if *stop.borrow() {
                     // Stopped while claiming: give it back here (the stop found nothing held).
-                    if let Some(claim) = held.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    if let Some(Holding { claim, .. }) = held.lock().unwrap_or_else(|e| e.into_inner()).take() {
                         let released = handle.block_on(shared.store.release(&claim));
                         tracing::info!(worker = %id, submission = claim.submission_id, ?released, "stopping: submission given back");
                     }
                     break;
                 }
                 state.judging.store(1, Ordering::Relaxed);
-                let stored = judge_claim(shared, &conn, &claim, claimed_at, cpus.clone(), held, handle);
+                let stored = judge_claim(shared, &conn, &holding, claimed_at, cpus.clone(), held, handle);
                 state.judging.store(0, Ordering::Relaxed);
                 if stored {
                     state.judged.fetch_add(1, Ordering::Relaxed);
@@ -354,17 +363,16 @@ fn worker_thread(
 fn judge_claim(
     shared: &Arc<Shared>,
     conn: &Arc<tokio::sync::Mutex<WorkerConn>>,
-    claim: &Arc<Claim>,
+    holding: &Holding,
     claimed: Instant,
     cpus: Option<Vec<u32>>,
     held: &Held,
     handle: &tokio::runtime::Handle,
 ) -> bool {
-    let lost = Arc::new(AtomicBool::new(false));
-    let _heartbeat = AbortOnDrop(handle.spawn(heartbeat(shared.store.clone(), claim.clone(), shared.config.lease, lost.clone())));
+    let Holding { claim, lost } = holding;
     let (sid, worker) = (claim.submission_id, &claim.worker);
     // A panic in the judge is this submission's JE, not the end of the worker.
-    let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge_submission(shared, conn, claim, claimed, cpus, &lost, handle)))
+    let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge_submission(shared, conn, claim, claimed, cpus, lost, handle)))
         .unwrap_or_else(|panic| {
             let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
             Err(Failure::Judge(format!("the judge panicked: {}", what.unwrap_or_default())))
@@ -418,17 +426,21 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Extends the lease every third of it until it is lost (then sets `lost` and stops).
-async fn heartbeat(store: Store, claim: Arc<Claim>, lease: Duration, lost: Arc<AtomicBool>) {
+/// Every third of the lease, extends the lease of the claim the worker holds, if any (a lost
+/// one is marked lost). One task per worker, not per claim: nothing to start and stop for
+/// each submission (each a wake-up of the async runtime's thread).
+async fn heartbeats(store: Store, held: Held, lease: Duration) {
     let every = (lease / 3).max(Duration::from_millis(10));
     loop {
         tokio::time::sleep(every).await;
+        let holding = held.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(Holding { claim, lost }) = holding else { continue };
+        if lost.load(Ordering::SeqCst) {
+            continue;
+        }
         match store.heartbeat(&claim, lease).await {
             Ok(true) => {}
-            Ok(false) => {
-                lost.store(true, Ordering::SeqCst);
-                return;
-            }
+            Ok(false) => lost.store(true, Ordering::SeqCst),
             Err(e) => tracing::warn!(submission = claim.submission_id, error = %e, "heartbeat failed"),
         }
     }
