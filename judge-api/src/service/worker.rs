@@ -242,24 +242,23 @@ async fn worker_loop(shared: Arc<Shared>, index: usize, id: String, cpus: Option
     let _reporter = AbortOnDrop(tokio::spawn(reporter(shared.clone(), id.clone(), state.clone())));
     let held: Held = Arc::new(Mutex::new(None));
     let _heartbeats = AbortOnDrop(tokio::spawn(heartbeats(shared.store.clone(), held.clone(), shared.config.lease)));
-    let (ended_tx, ended) = tokio::sync::oneshot::channel::<()>();
-    let spawned = {
+    // The worker's own thread (named, pinned), joined from the blocking pool: as for any
+    // blocking task, the runtime waits for it when it shuts down, so that a judging abandoned
+    // on stop still ends in order (its boxes cleaned up) before the process exits.
+    let thread = {
         let (shared, id, state, held, stop) = (shared.clone(), id.clone(), state.clone(), held.clone(), stop.clone());
         let handle = tokio::runtime::Handle::current();
-        std::thread::Builder::new().name(format!("judge-worker-{index}")).spawn(move || {
-            worker_thread(&shared, &id, cpus, stop, &state, &held, &handle);
-            let _ = ended_tx.send(());
+        tokio::task::spawn_blocking(move || {
+            let thread = std::thread::Builder::new().name(format!("judge-worker-{index}"));
+            let spawned = thread.spawn(move || worker_thread(&shared, &id, cpus, stop, &state, &held, &handle));
+            spawned.map_err(|e| format!("start the worker's thread: {e}"))?.join().map_err(|_| "the worker's thread panicked".to_owned())
         })
     };
-    if let Err(e) = spawned {
-        tracing::error!(worker = %id, error = %e, "start the worker's thread");
-        report(&shared, &id, "stopped", 0).await;
-        return;
-    }
     tokio::select! {
-        ended = ended => {
-            if ended.is_err() {
-                tracing::error!(worker = %id, "worker thread ended abnormally");
+        ended = thread => {
+            let ended = ended.map_err(|e| e.to_string()).and_then(|r| r);
+            if let Err(e) = ended {
+                tracing::error!(worker = %id, error = %e, "worker thread ended abnormally");
             }
         }
         _ = stopped(&mut stop) => {
