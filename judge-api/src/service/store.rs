@@ -448,6 +448,15 @@ fn submission_row(row: &AnyRow) -> Result<Submission> {
     })
 }
 
+/// Every SQLite connection's own settings: how long it waits for the write lock, and whether
+/// each commit is synced to disk (`FULL`) or only with the next synced one (`NORMAL`, a
+/// worker's connection: see [`WorkerConn`]).
+async fn sqlite_settings(c: &mut AnyConnection, synchronous: &str) -> std::result::Result<(), sqlx::Error> {
+    c.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await?;
+    c.execute(format!("PRAGMA synchronous = {synchronous}").as_str()).await?;
+    Ok(())
+}
+
 /// SQLite's SQLITE_BUSY (5) or SQLITE_LOCKED (6): another connection holds the lock.
 fn is_busy(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5") | Some("6")))
@@ -530,11 +539,7 @@ impl Store {
                 // would be one more round trip to the connection's thread per transaction.
                 .test_before_acquire(false)
                 .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                        Ok(())
-                    })
+                    Box::pin(async move { sqlite_settings(conn, "FULL").await })
                 })
                 .connect(&full)
                 .await
@@ -863,15 +868,14 @@ impl Store {
         }
         let now = now_ms();
         const COLUMNS: &str = "problem, version, language, source, all_tests, callback_url, status, created_ms, attempts, judged_count";
-        let insert_sql = |s: &NewSubmission| match s.version {
-            Some(_) => format!("INSERT INTO submissions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, 0) RETURNING id"),
-            // One statement instead of a lookup and an insert: one round trip less, and the
-            // version cannot change in between.
-            None => format!(
-                "INSERT INTO submissions ({COLUMNS}) \
-                 SELECT p.name, p.version, $2, $3, $4, $5, 'queued', $6, 0, 0 FROM problems p WHERE p.name = $1 RETURNING id"
-            ),
-        };
+        let given = format!("INSERT INTO submissions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 0, 0) RETURNING id");
+        // One statement instead of a lookup and an insert: one round trip less, and the
+        // version cannot change in between.
+        let current = format!(
+            "INSERT INTO submissions ({COLUMNS}) \
+             SELECT p.name, p.version, $2, $3, $4, $5, 'queued', $6, 0, 0 FROM problems p WHERE p.name = $1 RETURNING id"
+        );
+        let insert_sql = |s: &NewSubmission| if s.version.is_some() { &given } else { &current };
         fn insert<'q>(sql: &'q str, s: &'q NewSubmission, now: i64) -> sqlx::query::QueryScalar<'q, Any, i64, sqlx::any::AnyArguments<'q>> {
             let q = sqlx::query_scalar(sql).bind(&s.problem);
             let q = match &s.version {
@@ -883,7 +887,7 @@ impl Store {
         let no_problem = |index: usize| StoreError::NoSuchProblem { index, name: subs[index].problem.clone() };
         if let [s] = subs {
             // One is one statement (with its NOTIFY on PostgreSQL): no BEGIN/COMMIT round trips.
-            let sql = self.notifying(&insert_sql(s), CHANNEL_QUEUE, "''");
+            let sql = self.notifying(insert_sql(s), CHANNEL_QUEUE, "''");
             let mut c = self.conn(op).await?;
             let r = insert(&sql, s, now).fetch_optional(&mut *c).await;
             let id = c.keep(r).map_err(q(op))?.ok_or_else(|| no_problem(0))?;
@@ -893,8 +897,7 @@ impl Store {
         let mut tx = self.begin(op).await?;
         let mut ids = Vec::with_capacity(subs.len());
         for (i, s) in subs.iter().enumerate() {
-            let sql = insert_sql(s);
-            let id = insert(&sql, s, now).fetch_optional(&mut *tx).await.map_err(q(op))?;
+            let id = insert(insert_sql(s), s, now).fetch_optional(&mut *tx).await.map_err(q(op))?;
             ids.push(id.ok_or_else(|| no_problem(i))?);
         }
         self.notify_in(&mut tx, CHANNEL_QUEUE, op).await?;
@@ -1471,8 +1474,8 @@ async fn listen(mut listener: sqlx::postgres::PgListener, url: String, wakes: Wa
     }
 }
 
-/// A worker's own connection for its writes (claim, progress, finish), taken from the pool
-/// and detached from it (the pool opens another in its place).
+/// A worker's own connection for its writes (claim, progress, finish), opened with the
+/// pool's options but not part of the pool.
 ///
 /// Why not the pool: sqlx tests every connection given back to a pool with a ping before
 /// it may be reused (on SQLite a round trip to the connection's thread, on PostgreSQL to the
@@ -1506,8 +1509,7 @@ impl WorkerConn {
                 use sqlx::ConnectOptions;
                 let mut c = self.store.pool().connect_options().connect().await.map_err(q(op))?;
                 if self.store.inner.backend == Backend::Sqlite {
-                    c.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await.map_err(q(op))?;
-                    c.execute("PRAGMA synchronous = NORMAL").await.map_err(q(op))?;
+                    sqlite_settings(&mut c, "NORMAL").await.map_err(q(op))?;
                 }
                 c
             }
@@ -1578,7 +1580,6 @@ mod tests {
         }
     }
 
-    /// /metrics' queries read an index, never every row of the submissions table.
     #[tokio::test]
     async fn api_connections_are_kept_after_success_only_and_stay_durable() {
         let dir = tempfile::tempdir().unwrap();
@@ -1614,6 +1615,7 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_secs(10), store.conn("test")).await.is_ok());
     }
 
+    /// /metrics' queries read an index, never every row of the submissions table.
     #[tokio::test]
     async fn metrics_queries_read_indexes_only() {
         let dir = tempfile::tempdir().unwrap();
@@ -1649,4 +1651,3 @@ mod tests {
         assert_eq!(decode_path("/a%zz%4"), "/a%zz%4");
     }
 }
-
