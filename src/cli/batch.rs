@@ -70,9 +70,11 @@ pub fn main(args: BatchArgs) -> Result<ExitCode> {
         for job in 0..jobs {
             let (judge, problem, list, next, rows, bar) = (&judge, &problem, &list, &next, &rows, &bar);
             s.spawn(move || {
-                // Each job owns one core: its thread runs there too, beside its boxes (a
-                // failure only costs speed).
-                let _ = judge_api::judge::pin_current_thread(&[(job % cores) as u32]);
+                // Each job owns one core: its runs are pinned there, and its thread runs there
+                // too, beside its boxes (a failure only costs speed).
+                let cpus = vec![(job % cores) as u32];
+                let _ = judge_api::judge::pin_current_thread(&cpus);
+                let opts = JudgeOptions { cpus: Some(cpus), ..Default::default() };
                 loop {
                     let i = {
                         let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
@@ -81,8 +83,6 @@ pub fn main(args: BatchArgs) -> Result<ExitCode> {
                         i
                     };
                     let Some((student, path)) = list.get(i) else { return };
-                    // Each job owns one core: its runs are pinned there.
-                    let opts = JudgeOptions { cpus: Some(vec![(job % cores) as u32]), ..Default::default() };
                     let row = match judge.judge(problem, path, &opts, &mut |_| {}) {
                         Ok(r) => Row {
                             student: student.clone(),

@@ -163,11 +163,10 @@ fn direct(args: &LoadArgs, dir: &std::path::Path) -> Result<LoadReport> {
         for j in 0..jobs {
             let (judge, problem, next, results) = (&judge, &problem, &next, &results);
             handles.push(s.spawn(move || -> Result<()> {
-                let opts = JudgeOptions { language: Some(args.language.clone()), all_tests: false, cpus: Some(vec![j as u32 % jobs as u32]) };
+                let cpus = vec![j as u32 % jobs as u32];
                 // As a service worker does: the job's thread runs where its boxes do.
-                if let Some(cpus) = &opts.cpus {
-                    judge_api::judge::pin_current_thread(cpus).with_context(|| format!("pin job {j} to CPUs {cpus:?}"))?;
-                }
+                judge_api::judge::pin_current_thread(&cpus).with_context(|| format!("pin job {j} to CPUs {cpus:?}"))?;
+                let opts = JudgeOptions { language: Some(args.language.clone()), all_tests: false, cpus: Some(cpus) };
                 while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < args.count {
                     let t = Instant::now();
                     let one = match judge.judge(problem, source, &opts, &mut |_| {}) {

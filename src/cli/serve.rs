@@ -47,15 +47,8 @@ pub struct ServeArgs {
     /// Largest accepted problem package upload.
     #[arg(long, default_value = "256M", value_parser = super::parse_size)]
     max_package: u64,
-    /// Milliseconds a test's result may wait before it is written for readers of a
-    /// submission's progress (GET, the events stream): progress is written in batches, at
-    /// most this often per submission; 0 writes each result at once.
-    #[arg(long, value_name = "MS", default_value_t = worker::PROGRESS_EVERY.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=10_000))]
-    progress_ms: u64,
-    /// Threads for HTTP and database I/O (default: one per 4 cores, at least one). Judging
-    /// runs on threads of its own.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    io_threads: Option<u16>,
+    #[command(flatten)]
+    running: RunningArgs,
     #[command(flatten)]
     judge: JudgeArgs,
 }
@@ -74,17 +67,30 @@ pub struct WorkerArgs {
     /// Seconds a claim lives without a heartbeat (use the service's value).
     #[arg(long, default_value_t = 20.0)]
     lease_seconds: f64,
+    #[command(flatten)]
+    running: RunningArgs,
+    #[command(flatten)]
+    judge: JudgeArgs,
+}
+
+/// How `judge serve` and `judge worker` run their workers and their I/O.
+#[derive(Args, Debug)]
+struct RunningArgs {
     /// Milliseconds a test's result may wait before it is written for readers of a
     /// submission's progress (GET, the events stream): progress is written in batches, at
     /// most this often per submission; 0 writes each result at once.
     #[arg(long, value_name = "MS", default_value_t = worker::PROGRESS_EVERY.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     progress_ms: u64,
-    /// Threads for database and network I/O (default: one per 4 cores, at least one).
+    /// Threads for HTTP, database and network I/O (default: one per 4 cores, at least one).
     /// Judging runs on threads of its own.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     io_threads: Option<u16>,
-    #[command(flatten)]
-    judge: JudgeArgs,
+}
+
+impl RunningArgs {
+    fn progress_every(&self) -> Duration {
+        Duration::from_millis(self.progress_ms)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -129,7 +135,7 @@ fn init_logging() {
 }
 
 /// The async runtime: HTTP, database round trips, timers. It does little work, and judging
-/// runs on threads of its own (the blocking pool), so by default it has one thread per 4
+/// runs on threads of its own (one per worker), so by default it has one thread per 4
 /// cores: on a machine whose cores the boxes keep busy, each more thread is one more to wake
 /// and preempt a box with (on 2 cores, one thread instead of two cut what the service adds
 /// per submission under load from ~6.3 to ~3.7 ms, BENCHMARKS.md).
@@ -163,7 +169,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.workers = args.workers.unwrap_or_else(cores);
     config.public_url = args.public_url.clone();
     config.lease = lease(args.lease_seconds)?;
-    config.progress_every = Duration::from_millis(args.progress_ms);
+    config.progress_every = args.running.progress_every();
     config.max_source_bytes = args.max_source as usize;
     config.max_package_bytes = args.max_package as usize;
     eprintln!(
@@ -172,7 +178,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         if config.database_url.is_some() { "PostgreSQL" } else { "SQLite" },
         config.workers
     );
-    runtime(args.io_threads)?.block_on(service::serve(config, judge, shutdown_signal())).context("judge serve")?;
+    runtime(args.running.io_threads)?.block_on(service::serve(config, judge, shutdown_signal())).context("judge serve")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -185,10 +191,10 @@ pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
         lease: lease(args.lease_seconds)?,
         cache_dir: args.cache.clone(),
         fetch_over_http: true,
-        progress_every: Duration::from_millis(args.progress_ms),
+        progress_every: args.running.progress_every(),
     };
     anyhow::ensure!(config.count > 0, "--workers must be at least 1");
-    runtime(args.io_threads)?.block_on(async {
+    runtime(args.running.io_threads)?.block_on(async {
         let store = Store::open(&args.database).await.context("open the database")?;
         eprintln!("judge worker: {} workers on {}", config.count, redact(&args.database));
         worker::run_workers(store, judge, config, shutdown_signal()).await.context("judge worker")
